@@ -1,0 +1,86 @@
+"""One reason-code enum for every layer that can refuse something.
+
+Ranges per layer, so a code says where it came from:
+
+* 100-199  edge: parsing and field formats (CSV lines, FIX fields, config)
+* 200-299  risk: pre-trade checks (reserved for the risk module)
+* 300-399  engine: instrument rules and book state
+* 400-499  gateway: FIX session and application layer (reserved)
+
+The lower-snake-case name is the public spelling (``ReasonCode.OFF_TICK`` is
+``off_tick`` in CSV reports); values never change once released.
+"""
+from enum import IntEnum
+
+
+class ReasonCode(IntEnum):
+    NONE = 0
+
+    # edge
+    BAD_DECIMAL = 100
+    OFF_TICK = 101
+    MISSING_FIELD = 102
+    UNKNOWN_ACTION = 103
+    UNKNOWN_SYMBOL = 104
+    UNKNOWN_ACCOUNT = 105
+    BAD_VALUE = 106
+    BAD_INTEGER = 107
+
+    # risk (populated by the risk module's issue)
+
+    # engine
+    UNKNOWN_INSTRUMENT = 300
+    INVALID_ACCOUNT = 301
+    INVALID_SIDE = 302
+    INVALID_ORD_TYPE = 303
+    INVALID_TIF = 304
+    QTY_NOT_POSITIVE = 305
+    OFF_LOT = 306
+    PRICE_NOT_POSITIVE = 307
+    OUTSIDE_PRICE_BAND = 308
+    INVALID_DISPLAY_QTY = 309
+    INVALID_COMBINATION = 310
+    DUPLICATE_ORDER_ID = 311
+    UNKNOWN_ORDER = 312
+    TOO_LATE = 313
+    POST_ONLY_WOULD_CROSS = 314
+    INSTRUMENT_MISMATCH = 315
+    ACCOUNT_MISMATCH = 316
+    SIDE_MISMATCH = 317
+    PRICE_OUT_OF_RANGE = 318
+
+    @property
+    def label(self) -> str:
+        """The public spelling: ``off_tick``."""
+        return self.name.lower()
+
+    @property
+    def layer(self) -> str:
+        return _LAYERS[self.value // 100]
+
+    @property
+    def text(self) -> str:
+        """A short human explanation, for FIX Text (58) and CLI messages."""
+        return _TEXT.get(self, self.label.replace("_", " "))
+
+
+_LAYERS = {0: "none", 1: "edge", 2: "risk", 3: "engine", 4: "gateway"}
+
+_TEXT = {
+    ReasonCode.UNKNOWN_INSTRUMENT: "unknown instrument",
+    ReasonCode.INVALID_ACCOUNT: "unknown account",
+    ReasonCode.QTY_NOT_POSITIVE: "quantity must be positive",
+    ReasonCode.OFF_LOT: "quantity is not a multiple of the lot size",
+    ReasonCode.PRICE_NOT_POSITIVE: "price must be positive",
+    ReasonCode.OUTSIDE_PRICE_BAND: "price outside the instrument's price band",
+    ReasonCode.INVALID_DISPLAY_QTY: "display quantity must be a non-negative lot multiple",
+    ReasonCode.INVALID_COMBINATION: "order type, time in force and instructions do not go together",
+    ReasonCode.DUPLICATE_ORDER_ID: "order id already used",
+    ReasonCode.UNKNOWN_ORDER: "no such order",
+    ReasonCode.TOO_LATE: "order already done",
+    ReasonCode.POST_ONLY_WOULD_CROSS: "post-only order would trade on arrival",
+    ReasonCode.INSTRUMENT_MISMATCH: "instrument differs from the order's",
+    ReasonCode.ACCOUNT_MISMATCH: "account differs from the order's",
+    ReasonCode.SIDE_MISMATCH: "side differs from the order's",
+    ReasonCode.PRICE_OUT_OF_RANGE: "price too far from the instrument's other prices",
+}

@@ -1,0 +1,1 @@
+"""The `oms` command line: demo, replay, benchmarks (see oms.cli)."""

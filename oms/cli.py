@@ -1,0 +1,146 @@
+"""The `oms` command: one entry point, one subcommand per job.
+
+    oms demo                       replay the bundled demo flow, print trades, book, speed
+    oms replay FLOW.csv ...        an order-flow CSV through the engine (see oms.replay)
+    oms bench book ...             the book's speed against the reference book
+    oms config [FILE]              check a configuration file and show the venue
+
+Errors a user can cause (a missing file, a bad header, a bad configuration)
+print one line naming the problem and exit with status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.config import ConfigError, load_config
+from engine.prices import PriceError, Tick
+from engine.refdata import ReferenceData
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem to report in one line (exit status 2)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except (CliError, ConfigError) as exc:
+        print(f"oms: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("oms: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:         # e.g. `oms demo | head`
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="oms", description="Low-latency order management engine.")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="replay the bundled demo flow on the built-in venue")
+    demo.add_argument("--orders", type=_count, default=1_000_000,
+                      help="size of the generated flow timed at the end (default 1,000,000)")
+    demo.set_defaults(run=_demo)
+
+    rp = sub.add_parser("replay", help="run an order-flow CSV through the engine")
+    rp.add_argument("flow", metavar="FLOW.csv")
+    rp.add_argument("--trades-out", metavar="TRADES.csv", help="write the trades here")
+    rp.add_argument("--book-out", metavar="BOOK.csv", help="write the final resting orders here")
+    venue = rp.add_mutually_exclusive_group()
+    venue.add_argument("--config", metavar="FILE", help="venue configuration (TOML)")
+    venue.add_argument("--tick", metavar="SIZE",
+                       help="any symbol and account, this tick size, lot 1, no band")
+    rp.set_defaults(run=_replay)
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(title="benchmarks", metavar="WHAT")
+    book = bench_sub.add_parser("book", help="the order book: doors, latency, memory")
+    book.add_argument("--orders", type=_count, default=1_000_000,
+                      help="commands in the flow (default 1,000,000)")
+    book.add_argument("--deep", type=_count, default=1_000_000,
+                      help="resting orders for the deep-book run (default 1,000,000)")
+    book.add_argument("--seed", type=int, default=1)
+    book.add_argument("--reference-limit", type=_count, default=None,
+                      help="run the reference book on only the first N commands")
+    book.add_argument("--json", action="store_true",
+                      help="also print the figures as one JSON object (last line)")
+    book.set_defaults(run=_bench_book)
+
+    cfg = sub.add_parser("config", help="check a configuration and show the venue")
+    cfg.add_argument("file", nargs="?", help="TOML file (default: the built-in venue)")
+    cfg.set_defaults(run=_config)
+    return p
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def reference_data(config: str | None, tick: str | None) -> ReferenceData:
+    """The venue of a command: `--tick` (open-ended), `--config FILE`, or built-in."""
+    if tick is not None:
+        try:
+            return ReferenceData.any_symbol(Tick.parse(tick))
+        except PriceError as exc:
+            raise CliError(f"--tick: {exc}") from None
+    return ReferenceData.from_config(load_config(config))
+
+
+def _replay(args) -> int:
+    from .replay import FlowError, run_file, summary
+    ref = reference_data(args.config, args.tick)
+    try:
+        result = run_file(args.flow, ref, args.trades_out, args.book_out)
+    except FlowError as exc:
+        raise CliError(f"{args.flow}: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    print(summary(result))
+    return 0
+
+
+def _demo(args) -> int:
+    from .demo import run_demo
+    return run_demo(args.orders)
+
+
+def _bench_book(args) -> int:
+    from .bench import main as bench_main
+    progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) \
+        if sys.stderr.isatty() else None
+    return bench_main(args.orders, args.deep, args.json, args.seed, args.reference_limit,
+                      progress)
+
+
+def _config(args) -> int:
+    cfg = load_config(args.file)
+    ref = ReferenceData.from_config(cfg)
+    print(f"{cfg.source}: {ref.instrument_count} instruments, {ref.account_count} accounts")
+    for b, symbol in enumerate(ref.symbols()):
+        ins = cfg.instruments[symbol]
+        band = ("no band" if ins.band_lo is None else
+                f"band {ref.ticks_to_price(b, ins.band_lo)}..{ref.ticks_to_price(b, ins.band_hi)}")
+        print(f"  {symbol:<10} tick {ins.tick}  lot {ins.lot}  {band}  {ins.currency}")
+    for name, acc in cfg.accounts.items():
+        group = f"  group {acc.stp_group}" if acc.stp_group else ""
+        print(f"  {name:<10} stp {acc.stp.name.lower()}{group}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pre-trade risk checks (see issue: pre-trade risk). Empty until that issue lands."""
