@@ -47,9 +47,9 @@ def id_probe(ids, key):
 
 
 @kernel
-def id_insert(ids, ctr, key, slot):
-    """Record `key` -> pool `slot` for a new order id (the caller checked it is new)."""
-    i = id_probe(ids, key)
+def id_insert(ids, ctr, i, key, slot):
+    """Record `key` -> pool `slot` at entry `i`, the empty entry `id_probe`
+    found for this new id."""
     ids[i]["key"] = key
     ids[i]["slot"] = slot
     ctr[C_IDS] += 1

@@ -1,39 +1,35 @@
 """Structural invariants of the numba book, checked by `MatchingEngine.check()`.
 
-Plain Python over the engine's numpy arrays (O(capacity), for tests).
-`check_engine` raises AssertionError naming the broken invariant and where it
-broke (instrument, vector, position, level slot, order slot). Checked:
+Plain Python over the engine's arrays, O(capacity): for tests. `check_engine`
+raises AssertionError naming the broken invariant and where (instrument,
+ladder, price, level slot, order slot). Checked:
 
-* ladder: each of the 4 price ladders of a book (bids, asks, buy stops, sell
-  stops) has its rungs inside the rungs array, apart from every other ladder's;
-  every rung is NO_LEVEL or a level slot used nowhere else whose `ladder` is
-  this one and whose price is the rung's price; `count` is the number of
-  levels and `best` the best of their prices (highest for bids and sell stops,
-  lowest otherwise; 0 when empty).
-* range: every level price lies in the book's lo_price..hi_price, fewer than
-  MAX_SPAN ticks apart.
-* fifo: a level's queue from `head` along `next` ends at `tail` without a cycle,
-  `prev` mirrors `next`, `count` is its length, level `qty` / `hidden` are the
-  sums over its orders, and the level is not empty.
-* order: every queued order's `level` points back to its level; instrument and
-  side agree with the ladder; bids/asks hold LIMIT DAY/GTC orders whose price is
-  the level's, stop lists STOP/STOP_LIMIT orders whose stop_price is the
-  level's; shown qty > 0, hidden >= 0, hidden > 0 only with display > 0, shown
-  <= display for icebergs, stops hide nothing, cum >= 0.
+* ladder: a book's 4 ladders (bids, asks, buy stops, sell stops) lie apart in
+  the rungs array; a rung is NO_LEVEL or a level slot used nowhere else, on this
+  ladder, at the rung's price; `count` and `best` (highest price for bids and
+  sell stops, else lowest; 0 when empty) match the levels.
+* range: level prices lie in lo_price..hi_price, fewer than MAX_SPAN apart.
+* fifo: `head` along `next` reaches `tail` without a cycle, `prev` mirrors
+  `next`, `count`/`qty`/`hidden` are the count and sums of its orders; not empty.
+* order: `level` points back; instrument and side match the ladder; bids/asks
+  hold LIMIT DAY/GTC orders at the level price, stop ladders STOP/STOP_LIMIT at
+  their stop price, hiding nothing; shown > 0, hidden >= 0, cum >= 0, hidden
+  only with a display, shown <= display.
 * crossed: best bid < best ask.
-* stops: with last_price > 0, untriggered buy stops have stop price > last_price
-  and sell stops < last_price.
-* counters: per book `n_resting`, `n_stops`, `ice` (sum of hidden // display over
-  resting icebergs); engine-wide C_LIVE = live orders.
-* free lists: orders (linked by `next`) and levels (linked by `head`) are
-  acyclic, as long as C_NFREE_ORDER / C_NFREE_LEVEL say, disjoint from the live
-  slots, and live + free = capacity.
-* ids: C_IDS = non-empty entries, load factor <= 1/2, keys unique, every live
-  order's id is found (by the engine's own probe) mapping to its slot, every
-  entry mapping to a slot maps to a live order with that id, the others are DONE.
+* stops: with last_price > 0, buy stops wait above it, sell stops below it.
+* counters: per book `n_resting`, `n_stops`, `ice` (sum of hidden // display
+  over resting icebergs); C_LIVE = live orders.
+* free lists (orders by `next`, levels by `head`): acyclic, of the length
+  C_NFREE_ORDER / C_NFREE_LEVEL say, disjoint from live slots; live + free =
+  capacity.
+* ids: C_IDS = used entries, load <= 1/2, keys unique; each live order's id
+  probes to its slot; an entry holding a slot holds a live order of that id,
+  the others are DONE.
 * trigger queue: empty between commands (C_TQ_HEAD == C_TQ_TAIL == -1).
 """
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from .book_kernels import id_probe
 from .layout import (BUY, C_FREE_LEVEL, C_FREE_ORDER, C_IDS, C_LIVE, C_NFREE_LEVEL,
@@ -45,36 +41,29 @@ LADDER_SIDE = (BUY, SELL, BUY, SELL)
 LADDER_SIGN = (1, -1, -1, 1)
 
 
-def _fail(invariant: str, where: str, what: str) -> None:
-    raise AssertionError(f"invariant [{invariant}] broken at {where}: {what}")
-
-
 def _check(ok: bool, invariant: str, where: str, what: str) -> None:
     if not ok:
-        _fail(invariant, where, what)
+        raise AssertionError(f"invariant [{invariant}] broken at {where}: {what}")
 
 
-class _Cols:
-    """The engine's arrays as Python lists per field: fast to index from Python."""
-
-    def __init__(self, engine):
-        self.o = {f: engine.orders[f].tolist() for f in engine.orders.dtype.names}
-        self.lv = {f: engine.levels[f].tolist() for f in engine.levels.dtype.names}
-        self.n_orders = len(engine.orders)
-        self.n_levels = len(engine.levels)
+def _columns(engine) -> SimpleNamespace:
+    """The pools as Python lists per field: fast to index from Python."""
+    return SimpleNamespace(
+        o={f: engine.orders[f].tolist() for f in engine.orders.dtype.names},
+        lv={f: engine.levels[f].tolist() for f in engine.levels.dtype.names},
+        n_orders=len(engine.orders), n_levels=len(engine.levels))
 
 
 def check_engine(engine) -> None:
     """Raise AssertionError if any invariant listed in the module docstring fails."""
-    c = _Cols(engine)
+    c = _columns(engine)
     live_orders: dict[int, str] = {}     # order slot -> where it was found
     live_levels: dict[int, str] = {}     # level slot -> where it was found
     _check_ladders_apart(engine)
     for b in range(len(engine.books)):
         counts = [_check_ladder(engine, c, b, k, live_levels, live_orders)
                   for k in range(LADDERS_PER_BOOK)]
-        _check_not_crossed(engine, c, b)
-        _check_stops_vs_last(engine, c, b)
+        _check_touch(engine, b)
         _check_book_counters(engine, c, b, counts)
     _check(int(engine.ctr[C_LIVE]) == len(live_orders), "counters", "engine",
            f"C_LIVE {int(engine.ctr[C_LIVE])} != {len(live_orders)} live orders")
@@ -83,7 +72,9 @@ def check_engine(engine) -> None:
     _check_free_list(c.lv["head"], int(engine.ctr[C_FREE_LEVEL]),
                      int(engine.ctr[C_NFREE_LEVEL]), live_levels, c.n_levels, "level")
     _check_id_table(engine, c, live_orders)
-    _check_trigger_queue(engine)
+    head, tail = int(engine.ctr[C_TQ_HEAD]), int(engine.ctr[C_TQ_TAIL])
+    _check(head == -1 and tail == -1, "trigger queue", "engine",
+           f"not empty between commands: head {head} tail {tail}")
 
 
 def _check_ladders_apart(engine) -> None:
@@ -105,8 +96,7 @@ def _check_ladder(engine, c, b, k, live_levels, live_orders) -> tuple[int, int]:
     meta = engine.ladders[lad]
     start, width, base = int(meta["offset"]), int(meta["width"]), int(meta["base"])
     rungs = engine.rungs[start:start + width].tolist()
-    book = engine.books[b]
-    lo, hi = int(book["lo_price"]), int(book["hi_price"])
+    lo, hi = int(engine.books[b]["lo_price"]), int(engine.books[b]["hi_price"])
     prices = []
     n_orders = ice = 0
     for i, lvl in enumerate(rungs):
@@ -188,36 +178,24 @@ def _check_order(c, b, k, lvl, slot, where) -> None:
                f"stop_price {o['stop_price'][slot]} != level price {level_price}")
 
 
-def _best_price(engine, lad):
-    meta = engine.ladders[lad]
-    return int(meta["best"]) if meta["count"] else None
-
-
-def _check_not_crossed(engine, c, b) -> None:
-    bid = _best_price(engine, b * LADDERS_PER_BOOK)
-    ask = _best_price(engine, b * LADDERS_PER_BOOK + 1)
+def _check_touch(engine, b) -> None:
+    """Not crossed; untriggered stops on the far side of the last price."""
+    bid, ask, buy, sell = (int(lad["best"]) if lad["count"] else None for lad in
+                           engine.ladders[b * LADDERS_PER_BOOK:(b + 1) * LADDERS_PER_BOOK])
     _check(bid is None or ask is None or bid < ask, "crossed", f"instrument {b}",
            f"best bid {bid} >= best ask {ask}")
-
-
-def _check_stops_vs_last(engine, c, b) -> None:
     last = int(engine.books[b]["last_price"])
-    if last <= 0:
-        return
-    buy = _best_price(engine, b * LADDERS_PER_BOOK + 2)    # lowest buy stop
-    sell = _best_price(engine, b * LADDERS_PER_BOOK + 3)   # highest sell stop
-    _check(buy is None or buy > last, "stops", f"instrument {b} buy stops",
-           f"untriggered stop price {buy} <= last price {last}")
-    _check(sell is None or sell < last, "stops", f"instrument {b} sell stops",
-           f"untriggered stop price {sell} >= last price {last}")
+    _check(last <= 0 or buy is None or buy > last, "stops", f"instrument {b} buy stops",
+           f"untriggered stop price {buy} <= last price {last}")      # lowest buy stop
+    _check(last <= 0 or sell is None or sell < last, "stops", f"instrument {b} sell stops",
+           f"untriggered stop price {sell} >= last price {last}")    # highest sell stop
 
 
 def _check_book_counters(engine, c, b, counts) -> None:
     book = engine.books[b]
-    resting = counts[0][0] + counts[1][0]
-    stops = counts[2][0] + counts[3][0]
-    ice = counts[0][1] + counts[1][1]
-    for name, want in (("n_resting", resting), ("n_stops", stops), ("ice", ice)):
+    for name, want in (("n_resting", counts[0][0] + counts[1][0]),
+                       ("n_stops", counts[2][0] + counts[3][0]),
+                       ("ice", counts[0][1] + counts[1][1])):
         _check(int(book[name]) == want, "counters", f"instrument {b}",
                f"{name} {int(book[name])} != recomputed {want}")
 
@@ -263,8 +241,3 @@ def _check_id_table(engine, c, live_orders) -> None:
         _check(slots[i] == slot, "ids", f"{where} (id {oid})",
                f"probe finds entry {i} with slot {slots[i]}")
 
-
-def _check_trigger_queue(engine) -> None:
-    head, tail = int(engine.ctr[C_TQ_HEAD]), int(engine.ctr[C_TQ_TAIL])
-    _check(head == -1 and tail == -1, "trigger queue", "engine",
-           f"not empty between commands: head {head} tail {tail}")

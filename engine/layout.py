@@ -65,6 +65,8 @@ LADDER_DTYPE = np.dtype([
 ], align=True)
 NO_LEVEL = -1                   # an empty rung
 MAX_SPAN = 1 << 22              # ticks between a book's lowest and highest price
+MAX_QTY = 10 ** 12              # per order; keeps every sum of quantities in int64
+MAX_PARTS = 1000                # an iceberg shows at least 1/MAX_PARTS of its quantity
 
 ACCOUNT_DTYPE = np.dtype([
     ("stp_mode", np.int64),
@@ -151,6 +153,7 @@ R_INVALID_SIDE = int(R.INVALID_SIDE)
 R_INVALID_ORD_TYPE = int(R.INVALID_ORD_TYPE)
 R_INVALID_TIF = int(R.INVALID_TIF)
 R_QTY_NOT_POSITIVE = int(R.QTY_NOT_POSITIVE)
+R_QTY_TOO_LARGE = int(R.QTY_TOO_LARGE)
 R_OFF_LOT = int(R.OFF_LOT)
 R_PRICE_NOT_POSITIVE = int(R.PRICE_NOT_POSITIVE)
 R_OUTSIDE_PRICE_BAND = int(R.OUTSIDE_PRICE_BAND)

@@ -432,8 +432,8 @@ def note_prices(books, b, p1, p2):
 
 
 @kernel
-def check_new(books, accounts, ids, b, a, side, ord_type, tif, flags, price, stop_price,
-              qty, display, order_id):
+def check_new(books, accounts, b, a, side, ord_type, tif, flags, price, stop_price, qty,
+              display, id_taken):
     """Reason code for a new order, 0 if it may enter the book."""
     if a < 0 or a >= accounts.shape[0]:
         return R_INVALID_ACCOUNT
@@ -445,6 +445,8 @@ def check_new(books, accounts, ids, b, a, side, ord_type, tif, flags, price, sto
         return R_INVALID_TIF
     if qty <= 0:
         return R_QTY_NOT_POSITIVE
+    if qty > MAX_QTY:
+        return R_QTY_TOO_LARGE
     if qty % books[b]["lot"] != 0:
         return R_OFF_LOT
     if ord_type == LIMIT or ord_type == STOP_LIMIT:
@@ -464,11 +466,11 @@ def check_new(books, accounts, ids, b, a, side, ord_type, tif, flags, price, sto
     if flags & POST_ONLY and not (ord_type == LIMIT and resting):
         return R_INVALID_COMBINATION
     if display != 0:
-        if display < 0 or display % books[b]["lot"] != 0:
+        if display < 0 or display % books[b]["lot"] != 0 or display * MAX_PARTS < qty:
             return R_INVALID_DISPLAY_QTY
         if not (ord_type == LIMIT and resting):
             return R_INVALID_COMBINATION
-    if ids[id_probe(ids, order_id)]["slot"] != ID_EMPTY:
+    if id_taken:
         return R_DUPLICATE_ORDER_ID
     return 0
 
@@ -503,15 +505,16 @@ def lookup_live(orders, ids, order_id, b, a, side):
 def new_order(t, order_id, b, a, side, ord_type, tif, flags, price, stop_price, qty, display,
               ts):
     orders, levels, books, accounts, ids, ladders, rungs, ctr, ev, out = unpack(t)
-    rc = check_new(books, accounts, ids, b, a, side, ord_type, tif, flags, price, stop_price,
-                   qty, display, order_id)
+    entry = id_probe(ids, order_id)
+    rc = check_new(books, accounts, b, a, side, ord_type, tif, flags, price, stop_price, qty,
+                   display, ids[entry]["slot"] != ID_EMPTY)
     if rc == 0 and flags & POST_ONLY and would_cross(ladders, b, side, price):
         rc = R_POST_ONLY_WOULD_CROSS
     if rc != 0:
         emit_reject(ev, ctr, ts, order_id, b, a, CMD_NEW, rc)
         return
     o = order_alloc(orders, ctr)
-    id_insert(ids, ctr, order_id, o)
+    id_insert(ids, ctr, entry, order_id, o)
     is_stop = ord_type == STOP or ord_type == STOP_LIMIT
     note_prices(books, b, price if ord_type == LIMIT or ord_type == STOP_LIMIT else 0,
                 stop_price if is_stop else 0)
@@ -587,8 +590,12 @@ def replace(t, order_id, b, a, side, price, stop_price, qty, ts):
             rc = R_PRICE_OUT_OF_RANGE
         if rc == 0 and qty <= 0:
             rc = R_QTY_NOT_POSITIVE
+        if rc == 0 and qty > MAX_QTY:
+            rc = R_QTY_TOO_LARGE
         if rc == 0 and qty % books[b]["lot"] != 0:
             rc = R_OFF_LOT
+        if rc == 0 and orders[o]["display"] * MAX_PARTS < qty and orders[o]["display"] > 0:
+            rc = R_INVALID_DISPLAY_QTY
         if (rc == 0 and orders[o]["flags"] & POST_ONLY
                 and would_cross(ladders, b, orders[o]["side"], price)):
             rc = R_POST_ONLY_WOULD_CROSS
@@ -681,14 +688,15 @@ def sweep(t, b0, b1, a, side, day_only, ts):
 @kernel
 def ladder_room(t, b, lad, price, other_price):
     """OK if ladder `lad` has a rung for `price`, or if the price will be refused
-    anyway; an empty ladder is moved there for free. Else NEED_LADDER, with the
-    ladder and price in C_NEED and C_NEED_PRICE."""
+    anyway. Else NEED_LADDER, with the ladder and price in C_NEED and
+    C_NEED_PRICE.
+
+    Even an empty ladder is not moved here: a waiting stop-limit order counts
+    on its side's ladder still covering its limit price when it triggers.
+    Windows only ever widen (`MatchingEngine._widen`)."""
     orders, levels, books, accounts, ids, ladders, rungs, ctr, ev, out = unpack(t)
     if (check_price(books, b, price) != 0 or not within_span(books, b, price, other_price)
             or covers(ladders, lad, price)):
-        return OK
-    if ladders[lad]["count"] == 0:
-        ladders[lad]["base"] = price - ladders[lad]["width"] // 2
         return OK
     ctr[C_NEED] = lad
     ctr[C_NEED_PRICE] = price
@@ -716,8 +724,8 @@ def room_for(t, kind, order_id, b, side, ord_type, price, stop_price, qty, displ
             # part at a time.
             need = (8 + 3 * books[b]["n_resting"] + books[b]["ice"]
                     + 6 * books[b]["n_stops"])
-            if display > 0 and qty > 0:
-                need += qty // display + 2
+            if display > 0:
+                need += MAX_PARTS + 2
             if kind == CMD_NEW and ctr[C_NFREE_ORDER] < 1:
                 return NEED_ORDERS
             if kind == CMD_NEW and 2 * (ctr[C_IDS] + 1) > ids.shape[0]:

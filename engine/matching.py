@@ -120,15 +120,24 @@ class MatchingEngine:
     # ------------------------------------------------------------ the doors
 
     def submit(self, cmd) -> list[Event]:
-        """Run one command; returns its events in order."""
-        return self.submit_encoded(mp.COMMAND_ENCODER.encode(cmd))
+        """Run one command; returns its events in order.
+
+        The hot path of the gateway: the command goes to the kernels as its
+        msgpack encoding and the events come back as msgpack, one decode call
+        for all of them (`engine.msgpack_kernels`)."""
+        encoded = self._encode(cmd)
+        n = self._submit_one(self.table, encoded)
+        if n >= 0:
+            return self._decode(self._out_view[:n])
+        return self.submit_encoded(encoded)
 
     def submit_encoded(self, cmd: bytes) -> list[Event]:
-        """`submit` for a command already encoded with msgspec's msgpack encoder."""
+        """`submit` for a command already encoded with msgspec's msgpack encoder
+        (as the journal holds it)."""
         while True:
             n = self._submit_one(self.table, cmd)
             if n >= 0:
-                return mp.EVENT_DECODER.decode(self._out_view[:n])
+                return self._decode(self._out_view[:n])
             if n == mp.BAD_COMMAND:
                 raise ValueError(f"not an encoded command: {cmd!r}")
             self._grow(n)
@@ -246,6 +255,8 @@ class MatchingEngine:
     def _bind_kernels(self) -> None:
         """Compile (or load from the cache) now, not on the first order, and keep
         the compiled entry points: calling them skips numba's type dispatch."""
+        self._encode = mp.COMMAND_ENCODER.encode
+        self._decode = mp.EVENT_DECODER.decode
         self._submit_one = _entry_point(submit_one, self.table, mp.COMMAND_ENCODER.encode(None))
         self._run_batch = _entry_point(run_batch, self.table, np.zeros(0, COMMAND_DTYPE), 0, 0,
                                        np.zeros(1, np.int64))

@@ -48,6 +48,7 @@ class ReasonCode(IntEnum):
     ACCOUNT_MISMATCH = 316
     SIDE_MISMATCH = 317
     PRICE_OUT_OF_RANGE = 318
+    QTY_TOO_LARGE = 319
 
     @property
     def label(self) -> str:
@@ -73,7 +74,8 @@ _TEXT = {
     ReasonCode.OFF_LOT: "quantity is not a multiple of the lot size",
     ReasonCode.PRICE_NOT_POSITIVE: "price must be positive",
     ReasonCode.OUTSIDE_PRICE_BAND: "price outside the instrument's price band",
-    ReasonCode.INVALID_DISPLAY_QTY: "display quantity must be a non-negative lot multiple",
+    ReasonCode.INVALID_DISPLAY_QTY: ("display quantity must be a lot multiple of at least "
+                                     "1/1000 of the order quantity"),
     ReasonCode.INVALID_COMBINATION: "order type, time in force and instructions do not go together",
     ReasonCode.DUPLICATE_ORDER_ID: "order id already used",
     ReasonCode.UNKNOWN_ORDER: "no such order",
@@ -83,4 +85,5 @@ _TEXT = {
     ReasonCode.ACCOUNT_MISMATCH: "account differs from the order's",
     ReasonCode.SIDE_MISMATCH: "side differs from the order's",
     ReasonCode.PRICE_OUT_OF_RANGE: "price too far from the instrument's other prices",
+    ReasonCode.QTY_TOO_LARGE: "quantity above the engine's maximum of 10**12",
 }

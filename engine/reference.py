@@ -31,7 +31,7 @@ from .enums import CancelCause, CommandKind, OrderFlags, OrdType, Side, StpMode,
 from .events import (Accepted, Cancelled, Event, Expired, MassCancelled, Reduced, Rejected,
                      Replaced, StopTriggered, Trade)
 from .reasons import ReasonCode
-from .layout import MAX_SPAN
+from .layout import MAX_PARTS, MAX_QTY, MAX_SPAN
 from .specs import AccountSpec, BookSpec
 from .views import BookState, Depth, Level, RestingOrder, StopOrder, TopOfBook
 
@@ -330,6 +330,8 @@ class ReferenceEngine:
             return ReasonCode.INVALID_TIF
         if cmd.qty <= 0:
             return ReasonCode.QTY_NOT_POSITIVE
+        if cmd.qty > MAX_QTY:
+            return ReasonCode.QTY_TOO_LARGE
         if cmd.qty % book.lot != 0:
             return ReasonCode.OFF_LOT
         if cmd.ord_type in (OrdType.LIMIT, OrdType.STOP_LIMIT):
@@ -350,7 +352,8 @@ class ReferenceEngine:
         if cmd.flags & OrderFlags.POST_ONLY and not resting_limit:
             return ReasonCode.INVALID_COMBINATION
         if cmd.display_qty != 0:            # 0: not an iceberg, nothing to check
-            if cmd.display_qty < 0 or cmd.display_qty % book.lot != 0:
+            if (cmd.display_qty < 0 or cmd.display_qty % book.lot != 0
+                    or cmd.display_qty * MAX_PARTS < cmd.qty):   # at most 1000 parts
                 return ReasonCode.INVALID_DISPLAY_QTY
             if not resting_limit:
                 return ReasonCode.INVALID_COMBINATION
@@ -702,8 +705,12 @@ class ReferenceEngine:
             return ReasonCode.PRICE_OUT_OF_RANGE
         if cmd.qty <= 0:
             return ReasonCode.QTY_NOT_POSITIVE
+        if cmd.qty > MAX_QTY:
+            return ReasonCode.QTY_TOO_LARGE
         if cmd.qty % book.lot != 0:
             return ReasonCode.OFF_LOT
+        if order.display > 0 and order.display * MAX_PARTS < cmd.qty:
+            return ReasonCode.INVALID_DISPLAY_QTY
         if order.flags & OrderFlags.POST_ONLY and self._post_only_would_cross(
                 book, order.side, cmd.price):
             return ReasonCode.POST_ONLY_WOULD_CROSS

@@ -5,6 +5,7 @@ Events are compared as tuples: the event's class name and its fields after
 """
 import inspect
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,8 @@ import pytest
 
 from engine.commands import Cancel, ExpireOrders, MassCancel, NewOrder, Replace
 from engine.enums import CancelCause, CommandKind, OrderFlags, OrdType, Side, StpMode, TimeInForce
-from engine.layout import COMMAND_DTYPE, MAX_SPAN
+from engine.layout import (C_IDS, C_LIVE, C_NFREE_ORDER, C_TQ_HEAD, COMMAND_DTYPE, MAX_QTY,
+                           MAX_SPAN)
 from engine.matching import MatchingEngine
 from engine.msgpack_kernels import COMMAND_ENCODER
 from engine.reasons import ReasonCode
@@ -535,6 +537,39 @@ def test_an_order_id_beyond_int64_is_refused():
     e.check()
 
 
+# ---------------------------------------------------------------- the invariant checker
+
+def _slot(e, order_id):
+    return int(np.flatnonzero(e.orders["order_id"] == order_id)[0])
+
+
+def _set(array, index, value):
+    array[index] = value
+
+
+@pytest.mark.parametrize("corrupt, invariant", [
+    (lambda e: _set(e.levels["qty"], e.orders["level"][_slot(e, 1)], 9), "fifo"),
+    (lambda e: _set(e.orders["prev"], _slot(e, 2), 7), "fifo"),
+    (lambda e: _set(e.orders["hidden"], _slot(e, 2), 1), "order"),   # without display
+    (lambda e: _set(e.orders["side"], _slot(e, 3), 1), "order"),
+    (lambda e: _set(e.books["n_resting"], 0, 9), "counters"),
+    (lambda e: _set(e.books["ice"], 0, 1), "counters"),
+    (lambda e: _set(e.ctr, C_LIVE, 0), "counters"),
+    (lambda e: _set(e.ctr, C_NFREE_ORDER, e.ctr[C_NFREE_ORDER] - 1), "free lists"),
+    (lambda e: _set(e.ids["slot"], np.flatnonzero(e.ids["key"] == 1)[0], -2), "ids"),
+    (lambda e: _set(e.ctr, C_IDS, e.ctr[C_IDS] + 1), "ids"),
+    (lambda e: _set(e.ctr, C_TQ_HEAD, 0), "trigger queue"),
+])
+def test_the_invariant_checker_names_what_is_broken(corrupt, invariant):
+    e = engine()
+    run_all(e, limit(1, BUY, 5, 99), limit(2, BUY, 3, 99, account=1),
+            limit(3, SELL, 4, 101, account=2), stop(4, SELL, 1, 90))
+    e.check()
+    corrupt(e)
+    with pytest.raises(AssertionError, match=re.escape(f"invariant [{invariant}]")):
+        e.check()
+
+
 # ---------------------------------------------------------------- regressions
 
 def test_replace_down_of_a_stop_keeps_its_level_totals():
@@ -583,31 +618,47 @@ def test_resting_iceberg_fed_to_triggered_stops_fits_the_event_buffer():
         f"exit {proc.returncode}: {proc.stdout[-500:]} {proc.stderr[-1500:]}")
 
 
-# ---------------------------------------------------------------- known kernel bugs
-
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug (price ladders): a stop-limit's limit price is covered by its side's "
-    "ladder when the stop enters, but an empty ladder is re-placed 'for free' at the "
-    "next order's price (match_kernels.ladder_room), so when the stop triggers and "
-    "rests, level_at writes a rung outside the ladder's window (into another "
-    "ladder's rungs, or past the rungs array)"))
-def test_known_bug_triggered_stop_limit_rests_outside_its_ladder():
+def test_triggered_stop_limit_rests_inside_its_ladder():
+    """Found by the property test: an empty ladder was moved to each new
+    order's price, away from the limit price a waiting stop-limit had been
+    promised, so the stop, once triggered, rested on a rung outside the ladder."""
     e = engine(accounts=[AccountSpec() for _ in range(5)])
     run_all(e, limit(1, SELL, 1, 100, account=3),
             stop(2, BUY, 1, 100, account=2, price=2000, tif=GTC))  # bids ladder to 2000
-    ev = e.submit(limit(3, BUY, 1, 100, account=4))   # the empty bids ladder moves to 100
+    ev = e.submit(limit(3, BUY, 1, 100, account=4))   # the empty bids ladder stays
     assert [type(x).__name__ for x in ev] == ["Accepted", "Trade", "StopTriggered"]
     assert bids(e) == [(2, 1, 0)] and e.depth(0).bids[0].price == 2000
-    e.check()          # [ladder] ... bids (ladder 0): count 1 != 0 levels
+    e.check()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no upper bound on quantities: level totals are int64 sums, so two resting "
-    "orders of 2**62 make the level's qty wrap to -2**63 (the reference, in Python "
-    "ints, shows 2**63); FOK's need and cum can overflow the same way. A maximum "
-    "order qty (validation or risk layer) would close it"))
-def test_known_bug_level_totals_overflow_with_huge_quantities():
+def test_qty_is_at_most_max_qty_so_level_totals_fit_int64():
+    """Found by review: without a maximum, two resting orders of 2**62 made a
+    level's qty wrap to -2**63."""
     e = engine()
-    run_all(e, limit(1, BUY, 2 ** 62, 100), limit(2, BUY, 2 ** 62, 100, account=1))
-    assert e.depth(0).bids[0].qty == 2 ** 63
+    run_all(e, limit(1, BUY, MAX_QTY, 100), limit(2, BUY, MAX_QTY, 100, account=1))
+    assert e.depth(0).bids[0].qty == 2 * MAX_QTY
+    assert fields(e.submit(limit(3, BUY, MAX_QTY + 1, 100))) == [
+        ("Rejected", 3, 0, 0, NEW_, ReasonCode.QTY_TOO_LARGE)]
+    assert fields(e.submit(Replace(order_id=1, qty=MAX_QTY + 1, price=100))) == [
+        ("Rejected", 1, 0, 0, REPLACE_, ReasonCode.QTY_TOO_LARGE)]
+    e.check()
 
+
+def test_an_iceberg_is_cut_into_at_most_1000_parts():
+    """display_qty * 1000 >= qty, so that one command's events stay bounded
+    (MAX_PARTS); checked on entry and on every replace, after the qty checks."""
+    e = engine()
+    bad_display = ReasonCode.INVALID_DISPLAY_QTY
+    assert fields(e.submit(limit(1, BUY, 2 ** 62, 100, display_qty=1))) == [
+        ("Rejected", 1, 0, 0, NEW_, ReasonCode.QTY_TOO_LARGE)]
+    assert fields(e.submit(limit(1, BUY, 1001, 100, display_qty=1))) == [
+        ("Rejected", 1, 0, 0, NEW_, bad_display)]
+    assert type(e.submit(limit(1, BUY, 1000, 100, display_qty=1))[0]).__name__ == "Accepted"
+    assert fields(e.submit(Replace(order_id=1, qty=1001, price=100))) == [
+        ("Rejected", 1, 0, 0, REPLACE_, bad_display)]
+    assert fields(e.submit(Replace(order_id=1, qty=MAX_QTY + 1, price=100))) == [
+        ("Rejected", 1, 0, 0, REPLACE_, ReasonCode.QTY_TOO_LARGE)]
+    ev = e.submit(limit(2, SELL, 1000, 100, account=1))      # every part, one by one
+    assert [type(x).__name__ for x in ev].count("Trade") == 1000
+    assert len(e.ev) < 1 << 16                                # no runaway reservation
+    e.check()

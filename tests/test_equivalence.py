@@ -33,7 +33,7 @@ from engine.batch import array_to_commands, commands_to_array
 from engine.commands import Cancel, ExpireOrders, MassCancel, NewOrder, Replace
 from engine.enums import OrderFlags, OrdType, Side, StpMode, TimeInForce
 from engine.events import event_from_row
-from engine.layout import MAX_SPAN
+from engine.layout import MAX_QTY, MAX_SPAN
 from engine.matching import MatchingEngine
 from engine.reference import ReferenceEngine
 from engine.specs import AccountSpec, BookSpec
@@ -93,12 +93,13 @@ PRICES = mostly(st.integers(MID - 4, MID + 4),
                 st.sampled_from([0, -1, 1, MID - 10, MID + 10, 2 ** 62]))
 # mostly a small id space (duplicates and reuse), rarely the int64 extremes
 ORDER_IDS = mostly(st.integers(1, 60), st.sampled_from([0, -1, 2 ** 63 - 1, -2 ** 63, 2 ** 40]), 30)
-BAD_QTY = st.sampled_from([0, -1, 3, 7])
+HUGE_QTY = [MAX_QTY, MAX_QTY + 1]
+ODD_QTY = st.sampled_from([0, -1, 3, 7, *HUGE_QTY])          # invalid or at the limit
 
 
 def qty_for(b: int, most: int = 8):
     lot = lot_of(b)
-    return mostly(st.integers(1, most).map(lambda k: k * lot), BAD_QTY, 8)
+    return mostly(st.integers(1, most).map(lambda k: k * lot), ODD_QTY, 8)
 
 
 def display_for(b: int):
@@ -337,7 +338,8 @@ class EngineVsReference(RuleBasedStateMachine):
         lot = lot_of(order.instrument)
         cum, total = order.cum, order.cum + order.shown + order.hidden
         qty = draw(st.sampled_from([total, total - lot, total + lot, cum + 3 * lot, cum,
-                                    cum - lot, lot, 0, total + 1, 2 * total]), label="qty")
+                                    cum - lot, lot, 0, total + 1, 2 * total,
+                                    MAX_QTY + lot]), label="qty")
         price = draw(weighted((st.just(order.price), 3),
                               (st.integers(order.price - 3, order.price + 3), 2), (PRICES, 1)),
                      label="price")
@@ -401,7 +403,7 @@ def big_sweep(draw):
             side=side, qty=qty, price=MID + draw(st.integers(-3, 3)),
             ord_type=OrdType.STOP_LIMIT if stop else OrdType.LIMIT,
             tif=draw(st.sampled_from([TimeInForce.DAY, TimeInForce.GTC])),
-            stop_price=MID + (-5 if side == Side.BUY else 5) * (1 if stop else 0),
+            stop_price=MID - 2 * side if stop else 0,      # inside the band too
             display_qty=draw(st.sampled_from([0, 0, 0, lot, 2 * lot])) if not stop else 0,
             ts=i))
     # opposite side, crossing everything (the band bounds market orders)
@@ -492,6 +494,7 @@ SCENARIOS = {
         S(10, SELL, 2, 90, price=95), Replace(10, qty=2, price=96), Replace(10, qty=2, price=0),
         Replace(10, qty=2, price=96, stop_price=-1), Replace(9, qty=0),
         L(11, BUY, 5, 50, b=1), Replace(11, qty=7, price=50), Replace(11, qty=10, price=50),
+        Replace(11, qty=10, price=2 ** 62),
         L(12, BUY, 5, 100, b=2), Replace(12, qty=5, price=104)],
     "stop cascades": [
         L(1, SELL, 1, 100, 3), L(2, SELL, 1, 101, 3), L(3, SELL, 2, 102, 3), L(4, SELL, 1, 103, 3),
@@ -544,9 +547,12 @@ SCENARIOS = {
         NewOrder(1, 0, 0, BUY, 1, ord_type=OrdType.STOP, stop_price=0),
         NewOrder(1, 0, 0, BUY, 1, ord_type=OrdType.STOP, stop_price=5, display_qty=1),
         NewOrder(1, 0, 0, BUY, 1, ord_type=OrdType.MARKET, flags=1),
+        NewOrder(1, 0, 0, BUY, MAX_QTY + 1, price=100), NewOrder(1, 1, 0, BUY, MAX_QTY + 5,
+                                                                 price=50),
         Cancel(1), Cancel(1, instrument=4), Cancel(1, instrument=-3),
         L(1, BUY, 1, 100), Cancel(1, account=3), Cancel(1, instrument=2), Cancel(1),
-        Cancel(1), L(1, BUY, 1, 100)],
+        Cancel(1), L(1, BUY, 1, 100), L(2, SELL, MAX_QTY, 101), L(3, SELL, MAX_QTY, 101),
+        Replace(2, qty=MAX_QTY + 1, price=101), L(4, BUY, MAX_QTY, 101, tif=FOK_), ALL],
 }
 
 
