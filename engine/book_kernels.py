@@ -31,15 +31,18 @@ def id_probe(ids, key):
     """Index of `key` in the table, or of the empty entry where it would go.
 
     O(1) expected (the owner keeps the load factor <= 1/2). Ids handed out in
-    sequence are common, so the hash keeps runs of 8 consecutive ids on 8
-    neighbouring entries (one or two cache lines, not eight misses) and
-    scatters the runs (a multiplicative hash of the rest, folded with the high
-    bits), so that no long cluster forms for a missing id to walk. No int64
-    overflow, so it computes the same with and without the JIT.
+    sequence are common, so the hash keeps runs of 64 consecutive ids on 64
+    neighbouring entries and scatters the runs (a multiplicative hash of the
+    rest, folded with the high bits). The live orders, mostly recent, then
+    share a few pages of the table instead of costing a cache and TLB miss
+    each, and no cluster grows long enough to make a probe for a missing id
+    slow. Measured on the benchmark flow: runs of 8 ids ran 25% slower, runs
+    of 1024 forty times slower (long clusters). No int64 overflow, so it
+    computes the same with and without the JIT.
     """
     mask = ids.shape[0] - 1
-    run = ((((key >> 3) & 0xFFFFFFFF) * 0x5BD1E995) >> 7) ^ (key >> 35)
-    i = ((run << 3) | (key & 7)) & mask
+    run = ((((key >> 6) & 0xFFFFFFFF) * 0x5BD1E995) >> 7) ^ (key >> 38)
+    i = ((run << 6) | (key & 63)) & mask
     while True:
         if ids[i]["slot"] == ID_EMPTY or ids[i]["key"] == key:
             return i
