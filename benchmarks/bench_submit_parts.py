@@ -30,9 +30,9 @@ def _kernel_outputs(engine, encoded):
     for c in encoded:
         n = one(table, c)
         while n < 0:
-            engine._grow(n)
+            engine.grow(n)
             n = one(table, c)
-        outputs.append(bytes(engine._out_view[:n]))
+        outputs.append(bytes(engine.out_view[:n]))
     return outputs
 
 

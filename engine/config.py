@@ -105,6 +105,9 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True):
     accounts: dict[str, AccountConfig]
     engine: EngineConfig = msgspec.field(default_factory=EngineConfig)
     source: str = "<string>"
+    risk: dict[str, Any] = {}
+    """The ``[risk]`` tables as read: the risk layer checks them (the engine
+    has no limits of its own)."""
 
 
 # ------------------------------------------------------------------ loading
@@ -167,6 +170,7 @@ class _File(Struct, forbid_unknown_fields=True):
     instruments: dict[str, Any] = {}
     accounts: dict[str, Any] = {}
     engine: Any = None
+    risk: Any = None
 
 
 # Values are Any so that every value check, with its message, is done below.
@@ -215,7 +219,10 @@ def _build(data: dict, source: str) -> Config:
         _check_name(name, "account name", path)
         accounts[name] = _account(_table(table, _AccountTable, path), path)
     engine = EngineConfig() if top.engine is None else _table(top.engine, EngineConfig, "engine")
-    return Config(instruments, accounts, engine, source)
+    risk = {} if top.risk is None else top.risk
+    if not isinstance(risk, dict):
+        raise _Invalid("risk", f"must be a table, got {_show(risk)}")
+    return Config(instruments, accounts, engine, source, risk)
 
 
 def _instrument(raw: _InstrumentTable, path: str) -> InstrumentConfig:

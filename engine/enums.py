@@ -31,6 +31,8 @@ class OrderFlags(IntEnum):
     """Bit flags on an order."""
     NONE = 0
     POST_ONLY = 1
+    SHORT_SALE = 2          # a sell marked short (FIX Side 5); the book ignores it,
+    SHORT_EXEMPT = 4        # pre-trade risk reads it (FIX Side 6: short, exempt)
 
 
 class StpMode(IntEnum):

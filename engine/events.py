@@ -53,12 +53,16 @@ class Accepted(Event, tag=int(EventKind.ACCEPTED)):
 
 class Rejected(Event, tag=int(EventKind.REJECTED)):
     """A command refused; it changed nothing. `order_id` is the command's order
-    id (the request id of a mass cancel)."""
+    id (the request id of a mass cancel). A limit check (the risk layer's)
+    also gives the limit and the value that broke it, in the limit's units
+    (quantity, ticks, or notional in micro-units of the currency); 0 otherwise."""
     order_id: int
     instrument: int
     account: int
     command: CommandKind
     reason: ReasonCode
+    limit: int = 0
+    value: int = 0
 
 
 class Trade(Event, tag=int(EventKind.TRADE)):

@@ -227,9 +227,9 @@ def _check_id_table(engine, c, live_orders) -> None:
         at = f"id table entry {i} (id {key})"
         _check(key not in used, "ids", at, f"id also at entry {used.get(key)}")
         used[key] = i
-        _check(slot == ID_DONE or slot in live_orders, "ids", at,
+        _check(slot <= ID_DONE or slot in live_orders, "ids", at,
                f"slot {slot} is neither DONE nor a live order")
-        _check(slot == ID_DONE or c.o["order_id"][slot] == key, "ids", at,
+        _check(slot <= ID_DONE or c.o["order_id"][slot] == key, "ids", at,
                f"slot {slot} holds order id {c.o['order_id'][slot] if slot >= 0 else None}")
     _check(size & (size - 1) == 0, "ids", "id table", f"size {size} not a power of two")
     _check(int(engine.ctr[C_IDS]) == len(used), "ids", "id table",

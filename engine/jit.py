@@ -16,12 +16,14 @@ A cache that cannot go stale. numba invalidates a cached function when its own
 source file changes, not when a function it calls from another file does, nor
 when a constant it compiled in (`engine.layout`, the event columns) does: a
 kernel loaded from such a cache runs old code against new arrays. So the cache
-lives in a directory named after a hash of every source file of the package;
-any change gives a fresh directory. The base directory is NUMBA_CACHE_DIR when
+lives in a directory named after a hash of every source file of this package
+and of the package defining the kernel (the risk layer's kernels call the
+book's); any change gives a fresh directory. The base directory is NUMBA_CACHE_DIR when
 set, else the package's own `__pycache__` when writable, else
 `~/.cache/oms-engine`.
 """
 import hashlib
+import inspect
 import os
 from pathlib import Path
 
@@ -37,12 +39,13 @@ except (KeyError, TypeError, ValueError):      # the option is gone
     _FLAGS = {"cache": True}
 
 
-def _cache_dir() -> str:
+def _cache_dir(*packages: Path) -> str:
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for folder in sorted({package, *packages}):
+        for path in sorted(folder.glob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     name = f"oms-kernels-{digest.hexdigest()[:16]}"
     base = os.environ.get("NUMBA_CACHE_DIR")
     if not base:
@@ -59,12 +62,16 @@ def _cache_dir() -> str:
 
 
 CACHE_DIR = _cache_dir()
+_CACHE_DIRS = {Path(__file__).resolve().parent: CACHE_DIR}
 
 
 def kernel(fn):
     """Compile `fn` as a cached, allocation-free numba kernel."""
+    folder = Path(inspect.getfile(fn)).resolve().parent
+    if folder not in _CACHE_DIRS:
+        _CACHE_DIRS[folder] = _cache_dir(folder)
     saved = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = CACHE_DIR      # read when the function's cache is set up
+    numba.config.CACHE_DIR = _CACHE_DIRS[folder]   # read when the function's cache is set up
     try:
         return njit(**_FLAGS)(fn)
     finally:

@@ -76,7 +76,10 @@ ACCOUNT_DTYPE = np.dtype([
 # --- order-id index: open addressing, linear probing; ids are never removed ---
 ID_DTYPE = np.dtype([("key", np.int64), ("slot", np.int32)], align=False)
 ID_EMPTY = -1    # slot value of a free table entry
-ID_DONE = -2     # slot value of an id whose order is finished (never reusable)
+ID_DONE = -2     # slot values <= ID_DONE: the id's order is finished (the id is never
+                 # reusable); ID_DONE - value is the slot it had. The slot's record
+                 # stays readable until a later command reuses it, so the layers
+                 # following a command's events can still read a finished order.
 
 # --- the batch door's command records ---
 COMMAND_DTYPE = np.dtype([
@@ -135,7 +138,7 @@ LIMIT, MARKET, STOP, STOP_LIMIT = (int(OrdType.LIMIT), int(OrdType.MARKET),
 DAY, GTC, IOC, FOK = (int(TimeInForce.DAY), int(TimeInForce.GTC),
                       int(TimeInForce.IOC), int(TimeInForce.FOK))
 POST_ONLY = int(OrderFlags.POST_ONLY)
-KNOWN_FLAGS = int(OrderFlags.POST_ONLY)
+KNOWN_FLAGS = int(OrderFlags.POST_ONLY | OrderFlags.SHORT_SALE | OrderFlags.SHORT_EXEMPT)
 STP_NONE, STP_CANCEL_AGGRESSOR, STP_CANCEL_RESTING, STP_CANCEL_BOTH, STP_DECREMENT = (
     int(StpMode.NONE), int(StpMode.CANCEL_AGGRESSOR), int(StpMode.CANCEL_RESTING),
     int(StpMode.CANCEL_BOTH), int(StpMode.DECREMENT))
@@ -178,6 +181,7 @@ AC_ORDER_ID, AC_INSTRUMENT, AC_ACCOUNT, AC_SIDE, AC_ORD_TYPE, AC_TIF, AC_FLAGS, 
     AC_STOP_PRICE, AC_QTY, AC_DISPLAY = (col(Accepted, f) for f in (
         "order_id", "instrument", "account", "side", "ord_type", "tif", "flags", "price",
         "stop_price", "qty", "display_qty"))
+RJ_LIMIT, RJ_VALUE = col(Rejected, "limit"), col(Rejected, "value")
 RJ_ORDER_ID, RJ_INSTRUMENT, RJ_ACCOUNT, RJ_COMMAND, RJ_REASON = (col(Rejected, f) for f in (
     "order_id", "instrument", "account", "command", "reason"))
 TR_TRADE_ID, TR_INSTRUMENT, TR_PRICE, TR_QTY, TR_AGGRESSOR, TR_BUY_ID, TR_SELL_ID, \

@@ -44,6 +44,8 @@ def emit_reject(ev, ctr, ts, order_id, instrument, account, command, reason):
     ev[r, RJ_ACCOUNT] = account
     ev[r, RJ_COMMAND] = command
     ev[r, RJ_REASON] = reason
+    ev[r, RJ_LIMIT] = 0
+    ev[r, RJ_VALUE] = 0
 
 
 @kernel
@@ -103,7 +105,7 @@ def emit_trade(orders, books, ev, ctr, aggr, rest, price, qty, ts):
 @kernel
 def finish(orders, ids, ctr, o):
     """The order is done: its id stays taken for ever, its slot is reused."""
-    ids[id_probe(ids, orders[o]["order_id"])]["slot"] = ID_DONE
+    ids[id_probe(ids, orders[o]["order_id"])]["slot"] = ID_DONE - o
     order_free(orders, ctr, o)
 
 
@@ -488,7 +490,7 @@ def lookup_live(orders, ids, order_id, b, a, side):
     e = ids[id_probe(ids, order_id)]["slot"]
     if e == ID_EMPTY:
         return -1, R_UNKNOWN_ORDER
-    if e == ID_DONE:
+    if e <= ID_DONE:
         return -1, R_TOO_LATE
     if b != -1 and orders[e]["instrument"] != b:
         return -1, R_INSTRUMENT_MISMATCH

@@ -57,7 +57,7 @@ class MatchingEngine:
         self.levels = np.zeros(level_capacity, LEVEL_DTYPE)
         self.books = np.zeros(0, BOOK_DTYPE)
         self.accounts = np.zeros(0, ACCOUNT_DTYPE)
-        self.ids = _new_id_table(2 * order_capacity)
+        self.ids = new_id_table(2 * order_capacity)
         self.ladders = np.zeros(0, LADDER_DTYPE)
         self.rungs = np.zeros(0, np.int32)
         self._ladder_ticks = ladder_ticks
@@ -128,7 +128,7 @@ class MatchingEngine:
         encoded = self._encode(cmd)
         n = self._submit_one(self.table, encoded)
         if n >= 0:
-            return self._decode(self._out_view[:n])
+            return self._decode(self.out_view[:n])
         return self.submit_encoded(encoded)
 
     def submit_encoded(self, cmd: bytes) -> list[Event]:
@@ -137,10 +137,10 @@ class MatchingEngine:
         while True:
             n = self._submit_one(self.table, cmd)
             if n >= 0:
-                return self._decode(self._out_view[:n])
+                return self._decode(self.out_view[:n])
             if n == mp.BAD_COMMAND:
                 raise ValueError(f"not an encoded command: {cmd!r}")
-            self._grow(n)
+            self.grow(n)
 
     def run(self, cmds: np.ndarray, on_events: EventSink | None = None,
             chunk: int = 4096) -> int:
@@ -161,7 +161,7 @@ class MatchingEngine:
             if nxt > i and on_events is not None:
                 on_events(i, nxt, self.ev[:rows], self._first[:nxt - i])
             if status != OK and not (status == NEED_EVENTS and nxt > i):
-                self._grow(status)
+                self.grow(status)
             i = nxt
         self.ctr[C_NEV] = 0
         return total
@@ -249,7 +249,7 @@ class MatchingEngine:
     def _set_event_capacity(self, rows: int) -> None:
         self.ev = np.zeros((rows, EV_WIDTH), np.int64)   # pages are touched only when used
         self.out = np.zeros(mp.bytes_needed(rows), np.uint8)
-        self._out_view = memoryview(self.out)
+        self.out_view = memoryview(self.out)
         self._publish()
 
     def _bind_kernels(self) -> None:
@@ -257,11 +257,11 @@ class MatchingEngine:
         the compiled entry points: calling them skips numba's type dispatch."""
         self._encode = mp.COMMAND_ENCODER.encode
         self._decode = mp.EVENT_DECODER.decode
-        self._submit_one = _entry_point(submit_one, self.table, mp.COMMAND_ENCODER.encode(None))
-        self._run_batch = _entry_point(run_batch, self.table, np.zeros(0, COMMAND_DTYPE), 0, 0,
+        self._submit_one = entry_point(submit_one, self.table, mp.COMMAND_ENCODER.encode(None))
+        self._run_batch = entry_point(run_batch, self.table, np.zeros(0, COMMAND_DTYPE), 0, 0,
                                        np.zeros(1, np.int64))
 
-    def _grow(self, status: int) -> None:
+    def grow(self, status: int) -> None:
         if status == NEED_EVENTS:
             # Twice the worst case, so that many commands run between drains:
             # the worst case grows with the book, the rows actually written do
@@ -273,7 +273,7 @@ class MatchingEngine:
             _link_free(self.orders, "next", old, 2 * old, self.ctr, C_FREE_ORDER,
                        C_NFREE_ORDER)
         elif status == NEED_IDS:
-            table = _new_id_table(2 * len(self.ids))
+            table = new_id_table(2 * len(self.ids))
             _rehash(table, self.ids)
             self.ids = table
         elif status == NEED_LEVELS:
@@ -321,7 +321,7 @@ class MatchingEngine:
         self.rungs = rungs
 
 
-def _new_id_table(n: int) -> np.ndarray:
+def new_id_table(n: int) -> np.ndarray:
     """An empty order-id table of at least n entries (a power of two)."""
     table = np.zeros(1 << max(4, (n - 1).bit_length()), ID_DTYPE)
     table["slot"] = ID_EMPTY
@@ -369,7 +369,7 @@ def submit_one(table, cmd):
 run_batch = mk.run_batch
 
 
-def _entry_point(dispatcher, *example_args):
+def entry_point(dispatcher, *example_args):
     """Compile `dispatcher` for the types of `example_args` (calling it once with
     them, which must change nothing) and return the compiled function itself."""
     dispatcher(*example_args)

@@ -26,7 +26,23 @@ class ReasonCode(IntEnum):
     BAD_VALUE = 106
     BAD_INTEGER = 107
 
-    # risk (populated by the risk module's issue)
+    # risk: pre-trade checks (risk/)
+    MAX_ORDER_QTY = 200
+    MAX_ORDER_NOTIONAL = 201
+    PRICE_COLLAR = 202
+    NO_REFERENCE_PRICE = 203
+    CREDIT_LIMIT = 204
+    POSITION_LIMIT = 205
+    GROSS_POSITION_LIMIT = 206
+    MAX_OPEN_ORDERS = 207
+    RATE_LIMIT = 208
+    RESTRICTED = 209
+    SHORT_SALE = 210
+    DAILY_LIMIT = 211
+    ACCOUNT_HALTED = 212
+    ACCOUNT_REDUCING = 213
+    KILL_SWITCH = 214
+    INSTRUMENT_HALTED = 215
 
     # engine
     UNKNOWN_INSTRUMENT = 300
@@ -86,4 +102,20 @@ _TEXT = {
     ReasonCode.SIDE_MISMATCH: "side differs from the order's",
     ReasonCode.PRICE_OUT_OF_RANGE: "price too far from the instrument's other prices",
     ReasonCode.QTY_TOO_LARGE: "quantity above the engine's maximum of 10**12",
+    ReasonCode.MAX_ORDER_QTY: "max order qty",
+    ReasonCode.MAX_ORDER_NOTIONAL: "max order notional",
+    ReasonCode.PRICE_COLLAR: "price collar",
+    ReasonCode.NO_REFERENCE_PRICE: "no reference price for a market order",
+    ReasonCode.CREDIT_LIMIT: "credit limit",
+    ReasonCode.POSITION_LIMIT: "position limit",
+    ReasonCode.GROSS_POSITION_LIMIT: "gross position limit",
+    ReasonCode.MAX_OPEN_ORDERS: "max open orders",
+    ReasonCode.RATE_LIMIT: "message rate limit (per second)",
+    ReasonCode.RESTRICTED: "instrument restricted for this account",
+    ReasonCode.SHORT_SALE: "short sale not allowed",
+    ReasonCode.DAILY_LIMIT: "daily limit",
+    ReasonCode.ACCOUNT_HALTED: "account halted",
+    ReasonCode.ACCOUNT_REDUCING: "account may only reduce its position",
+    ReasonCode.KILL_SWITCH: "kill switch on",
+    ReasonCode.INSTRUMENT_HALTED: "instrument halted",
 }

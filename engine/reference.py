@@ -41,7 +41,7 @@ ANY_SIDE = 0            # side on replace and mass cancel
 _SIDES = {int(s) for s in Side}
 _ORD_TYPES = {int(t) for t in OrdType}
 _TIFS = {int(t) for t in TimeInForce}
-_KNOWN_FLAGS = int(OrderFlags.POST_ONLY)
+_KNOWN_FLAGS = int(OrderFlags.POST_ONLY | OrderFlags.SHORT_SALE | OrderFlags.SHORT_EXEMPT)
 _RESTING_TIFS = {int(TimeInForce.DAY), int(TimeInForce.GTC)}
 
 

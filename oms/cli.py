@@ -3,6 +3,8 @@
     oms demo                       replay the bundled demo flow, print trades, book, speed
     oms replay FLOW.csv ...        an order-flow CSV through the engine (see oms.replay)
     oms bench book ...             the book's speed against the reference book
+    oms bench risk ...             the cost of the pre-trade checks
+    oms risk show ...              limits, usage and headroom per account and instrument
     oms config [FILE]              check a configuration file and show the venue
 
 Errors a user can cause (a missing file, a bad header, a bad configuration)
@@ -55,10 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("flow", metavar="FLOW.csv")
     rp.add_argument("--trades-out", metavar="TRADES.csv", help="write the trades here")
     rp.add_argument("--book-out", metavar="BOOK.csv", help="write the final resting orders here")
+    rp.add_argument("--rejects-out", metavar="REJECTS.csv",
+                    help="write every refused line or command here (line,order_id,reason,detail)")
     venue = rp.add_mutually_exclusive_group()
-    venue.add_argument("--config", metavar="FILE", help="venue configuration (TOML)")
+    venue.add_argument("--config", metavar="FILE",
+                       help="venue configuration (TOML); its [risk] checks apply")
     venue.add_argument("--tick", metavar="SIZE",
-                       help="any symbol and account, this tick size, lot 1, no band")
+                       help="any symbol and account, this tick size, lot 1, no band, no limits")
     rp.set_defaults(run=_replay)
 
     bench = sub.add_parser("bench", help="benchmarks")
@@ -74,6 +79,24 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--json", action="store_true",
                       help="also print the figures as one JSON object (last line)")
     book.set_defaults(run=_bench_book)
+
+    risk = sub.add_parser("risk", help="pre-trade risk")
+    risk_sub = risk.add_subparsers(title="what", metavar="WHAT")
+    show = risk_sub.add_parser("show", help="limits, usage and headroom per account and "
+                                            "instrument")
+    show.add_argument("--config", metavar="FILE", help="venue configuration (default: built-in)")
+    show.add_argument("--flow", metavar="FLOW.csv",
+                      help="run this order flow through the checks first (as oms replay)")
+    show.add_argument("--json", action="store_true", help="one JSON object instead of tables")
+    show.set_defaults(run=_risk_show)
+
+    bench_risk = bench_sub.add_parser("risk", help="the cost of the pre-trade checks")
+    bench_risk.add_argument("--orders", type=_count, default=1_000_000,
+                            help="commands in the flow (default 1,000,000)")
+    bench_risk.add_argument("--seed", type=int, default=1)
+    bench_risk.add_argument("--json", action="store_true",
+                            help="also print the figures as one JSON object (last line)")
+    bench_risk.set_defaults(run=_bench_risk)
 
     cfg = sub.add_parser("config", help="check a configuration and show the venue")
     cfg.add_argument("file", nargs="?", help="TOML file (default: the built-in venue)")
@@ -104,8 +127,10 @@ def reference_data(config: str | None, tick: str | None) -> ReferenceData:
 def _replay(args) -> int:
     from .replay import FlowError, run_file, summary
     ref = reference_data(args.config, args.tick)
+    config = None if args.tick is not None else load_config(args.config)
     try:
-        result = run_file(args.flow, ref, args.trades_out, args.book_out)
+        result = run_file(args.flow, ref, args.trades_out, args.book_out, config=config,
+                          rejects_out=args.rejects_out)
     except FlowError as exc:
         raise CliError(f"{args.flow}: {exc}") from None
     except OSError as exc:
@@ -125,6 +150,24 @@ def _bench_book(args) -> int:
         if sys.stderr.isatty() else None
     return bench_main(args.orders, args.deep, args.json, args.seed, args.reference_limit,
                       progress)
+
+
+def _risk_show(args) -> int:
+    from .replay import FlowError
+    from .risk_show import build_gate, show
+    try:
+        gate = build_gate(load_config(args.config), args.flow)
+    except FlowError as exc:
+        raise CliError(f"{args.flow}: {exc}") from None
+    show(gate, args.json)
+    return 0
+
+
+def _bench_risk(args) -> int:
+    from .bench_risk import main as bench_main
+    progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) \
+        if sys.stderr.isatty() else None
+    return bench_main(args.orders, args.json, args.seed, progress)
 
 
 def _config(args) -> int:

@@ -21,13 +21,14 @@ from .replay import run_file, summary
 
 
 def run_demo(orders: int) -> int:
-    ref = ReferenceData.from_config(load_config())
+    config = load_config()
+    ref = ReferenceData.from_config(config)
     flow = resources.files("oms") / "data" / "demo_flow.csv"
     with resources.as_file(flow) as path:
         print(f"Replaying {flow.name} on the built-in venue "
               f"({', '.join(ref.symbols())})\n")
         print("Bad lines, reported and skipped:")
-        result = run_file(str(path), ref, None, None, err=sys.stdout)
+        result = run_file(str(path), ref, None, None, err=sys.stdout, config=config)
     print("\nTrades:")
     print(f"  {'id':>3} {'symbol':<7} {'price':>10} {'qty':>7} {'buy':>5} {'sell':>5}  aggressor")
     for trade_id, symbol, price, qty, buy, sell, aggressor in result.trades:

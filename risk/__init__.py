@@ -1,1 +1,2 @@
-"""Pre-trade risk checks (see issue: pre-trade risk). Empty until that issue lands."""
+"""Pre-trade risk: the checks every order passes before it reaches the book
+(`risk.gate.RiskGate`), configured by the ``[risk]`` tables (`risk.config`)."""

@@ -54,8 +54,16 @@ def stop(oid, side, qty, stop_price, account=0, price=0, tif=DAY) -> NewOrder:
 
 
 def fields(events) -> list[tuple]:
-    """(class name, fields after seq and ts) per event."""
-    return [(type(e).__name__, *msgspec.structs.astuple(e)[2:]) for e in events]
+    """(class name, fields after seq and ts) per event; a book reject's limit
+    and value (always 0: they are the risk layer's) are left out."""
+    out = []
+    for e in events:
+        values = msgspec.structs.astuple(e)[2:]
+        if type(e).__name__ == "Rejected":
+            assert values[-2:] == (0, 0)
+            values = values[:-2]
+        out.append((type(e).__name__, *values))
+    return out
 
 
 def trades(events) -> list[tuple]:

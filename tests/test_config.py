@@ -191,8 +191,8 @@ ERRORS = [
      'engine.threads', 'unknown key (this table takes no keys)'),
     (GOOD + "[instrument.ABC]\n",
      'instrument', 'unknown key (did you mean instruments?)'),
-    (GOOD + "[risk]\n",
-     'risk', 'unknown key (known keys: instruments, accounts, engine)'),
+    (GOOD + "[limits]\n",
+     'limits', 'unknown key (known keys: instruments, accounts, engine, risk)'),
     # STP
     (account('stp = "cancel"\n'),
      'accounts.ALICE.stp', 'must be one of none, cancel_aggressor, cancel_resting, '
