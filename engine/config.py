@@ -108,6 +108,8 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True):
     risk: dict[str, Any] = {}
     """The ``[risk]`` tables as read: the risk layer checks them (the engine
     has no limits of its own)."""
+    text: str = ""
+    """The TOML text itself, so that a journal can carry the venue it ran on."""
 
 
 # ------------------------------------------------------------------ loading
@@ -149,7 +151,7 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     except tomllib.TOMLDecodeError as e:
         raise _syntax_error(str(e), source) from None
     try:
-        return _build(data, source)
+        return msgspec.structs.replace(_build(data, source), text=text)
     except _Invalid as e:
         raise ConfigError(source, e.path, e.problem) from None
 

@@ -134,10 +134,15 @@ class MatchingEngine:
     def submit_encoded(self, cmd: bytes) -> list[Event]:
         """`submit` for a command already encoded with msgspec's msgpack encoder
         (as the journal holds it)."""
+        return self._decode(self.submit_raw(cmd))
+
+    def submit_raw(self, cmd: bytes) -> bytes:
+        """`submit_encoded`, returning the events as the msgpack array the
+        kernels wrote (as the journal holds them)."""
         while True:
             n = self._submit_one(self.table, cmd)
             if n >= 0:
-                return self._decode(self.out_view[:n])
+                return bytes(self.out_view[:n])
             if n == mp.BAD_COMMAND:
                 raise ValueError(f"not an encoded command: {cmd!r}")
             self.grow(n)

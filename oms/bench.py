@@ -26,7 +26,7 @@ from engine.matching import MatchingEngine
 from engine.reference import ReferenceEngine
 
 from . import flowgen
-from .machine import describe
+from .machine import describe, machine_row, two_columns
 
 
 def _best_of(runs: int, fn):
@@ -157,11 +157,9 @@ def table(f: dict) -> str:
                            f"({f['reference_commands']:,} commands)"),
         ("deep book", f"{f['resting_orders']:,} resting: {f['bytes_per_resting_order']:.0f} "
                       f"bytes/order, batch {f['deep_batch_cmds_per_s'] / 1e6:,.2f} M commands/s"),
-        ("machine", f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, "
-                    f"numba {m['numba']}, numpy {m['numpy']}"),
+        machine_row(m),
     ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return two_columns(rows)
 
 
 def main(orders: int, deep: int, as_json: bool, seed: int, reference_limit: int | None,

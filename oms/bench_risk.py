@@ -27,7 +27,7 @@ from engine.matching import MatchingEngine
 from engine.refdata import ReferenceData
 
 from . import flowgen
-from .machine import describe
+from .machine import describe, machine_row, two_columns
 
 INSTRUMENTS, ACCOUNTS = 4, 16
 
@@ -136,11 +136,9 @@ def table(f: dict) -> str:
              f"M commands/s"),
         ("batch door", f"{f['batch_cmds_per_s'] / 1e6:.2f} -> "
                        f"{f['risk_batch_cmds_per_s'] / 1e6:.2f} M commands/s with the checks"),
-        ("machine", f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, "
-                    f"numba {m['numba']}, numpy {m['numpy']}"),
+        machine_row(m),
     ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return two_columns(rows)
 
 
 def main(orders: int, as_json: bool, seed: int, progress) -> int:

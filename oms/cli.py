@@ -5,6 +5,7 @@
     oms bench book ...             the book's speed against the reference book
     oms bench risk ...             the cost of the pre-trade checks
     oms risk show ...              limits, usage and headroom per account and instrument
+    oms journal verify|stats|tail|replay DIR   a journal from the outside
     oms config [FILE]              check a configuration file and show the venue
 
 Errors a user can cause (a missing file, a bad header, a bad configuration)
@@ -59,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--book-out", metavar="BOOK.csv", help="write the final resting orders here")
     rp.add_argument("--rejects-out", metavar="REJECTS.csv",
                     help="write every refused line or command here (line,order_id,reason,detail)")
+    rp.add_argument("--journal", metavar="DIR",
+                    help="write a new journal of the replay (venue, commands, events) here")
+    rp.add_argument("--durability", choices=("none", "group", "always"), default="none",
+                    help="how the journal reaches the disk (default none: a replay can be rerun)")
     venue = rp.add_mutually_exclusive_group()
     venue.add_argument("--config", metavar="FILE",
                        help="venue configuration (TOML); its [risk] checks apply")
@@ -98,6 +103,26 @@ def _parser() -> argparse.ArgumentParser:
                             help="also print the figures as one JSON object (last line)")
     bench_risk.set_defaults(run=_bench_risk)
 
+    jr = sub.add_parser("journal", help="verify, inspect and replay a journal")
+    jr_sub = jr.add_subparsers(title="what", metavar="WHAT")
+    v = jr_sub.add_parser("verify", help="check framing, CRCs, chain, seals, Merkle roots")
+    v.add_argument("dir", metavar="DIR")
+    v.set_defaults(run=lambda a: _journal("verify", a.dir))
+    st = jr_sub.add_parser("stats", help="what the journal holds")
+    st.add_argument("dir", metavar="DIR")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(run=lambda a: _journal("stats", a.dir, as_json=a.json))
+    tl = jr_sub.add_parser("tail", help="the last records as JSON lines")
+    tl.add_argument("dir", metavar="DIR")
+    tl.add_argument("-n", type=_count, default=10, help="how many (default 10)")
+    tl.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
+    tl.set_defaults(run=lambda a: _journal("tail", a.dir, count=a.n, follow=a.follow))
+    rj = jr_sub.add_parser("replay", help="replay the commands on a fresh engine")
+    rj.add_argument("dir", metavar="DIR")
+    rj.add_argument("--check", action="store_true",
+                    help="compare the events with the journaled ones, byte for byte")
+    rj.set_defaults(run=lambda a: _journal("replay", a.dir, check=a.check))
+
     cfg = sub.add_parser("config", help="check a configuration and show the venue")
     cfg.add_argument("file", nargs="?", help="TOML file (default: the built-in venue)")
     cfg.set_defaults(run=_config)
@@ -130,7 +155,8 @@ def _replay(args) -> int:
     config = None if args.tick is not None else load_config(args.config)
     try:
         result = run_file(args.flow, ref, args.trades_out, args.book_out, config=config,
-                          rejects_out=args.rejects_out)
+                          rejects_out=args.rejects_out, journal=args.journal,
+                          durability=args.durability, tick=args.tick)
     except FlowError as exc:
         raise CliError(f"{args.flow}: {exc}") from None
     except OSError as exc:
@@ -168,6 +194,11 @@ def _bench_risk(args) -> int:
     progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) \
         if sys.stderr.isatty() else None
     return bench_main(args.orders, args.json, args.seed, progress)
+
+
+def _journal(what: str, directory: str, **options) -> int:
+    from . import journal_cli
+    return getattr(journal_cli, what)(directory, **options)
 
 
 def _config(args) -> int:

@@ -36,6 +36,7 @@ header is an error (`FlowError`) before anything runs.
 from __future__ import annotations
 
 import csv
+import os
 import re
 import sys
 import time
@@ -293,15 +294,18 @@ def _choice(table: dict, text: str, what: str, required: bool):
 
 
 def replay(flow: Flow, book, ref: ReferenceData, parse_seconds: float = 0.0,
-           detail=None) -> ReplayResult:
+           detail=None, stream=None) -> ReplayResult:
     """Run a parsed flow through the batch door of `book` (a `MatchingEngine`,
     or a `RiskGate` for the checks) and collect the outputs. `detail(event)`
-    words a reject (default: its reason's text)."""
+    words a reject (default: its reason's text); `stream`, a
+    `reporting.stream.StreamWriter`, journals every command and its events."""
     trade_rows: list[np.ndarray] = []
     rejects = list(flow.bad)
     detail = detail or _reject_message
 
     def on_events(first: int, end: int, rows: np.ndarray, first_row: np.ndarray) -> None:
+        if stream is not None:
+            stream.chunk(flow.commands[first:end], rows, first_row)
         kinds = rows[:, EV_KIND]
         trades = rows[kinds == EV_TRADE]
         if len(trades):
@@ -359,12 +363,14 @@ def write_csv(path: str, header: list[str], rows: list[tuple]) -> None:
 
 
 def run_file(path: str, ref: ReferenceData, trades_out: str | None, book_out: str | None,
-             err: TextIO = sys.stderr, config=None, rejects_out: str | None = None
+             err: TextIO = sys.stderr, config=None, rejects_out: str | None = None,
+             journal: str | None = None, durability: str = "none", tick: str | None = None
              ) -> ReplayResult:
     """The whole `oms replay` job: parse, run, write, report bad lines.
 
     With `config` (an `engine.config.Config`) the orders pass its pre-trade
-    checks; without (``--tick``), the book alone runs them."""
+    checks; without (``--tick``), the book alone runs them. With `journal`, a
+    new journal directory receives the venue, every command and its events."""
     if config is not None:
         from risk.gate import RiskGate
         book = RiskGate(config, ref=ref)
@@ -376,7 +382,12 @@ def run_file(path: str, ref: ReferenceData, trades_out: str | None, book_out: st
         detail = None
     start = time.perf_counter()
     flow = read_flow(path, ref)
-    result = replay(flow, book, ref, time.perf_counter() - start, detail)
+    parse_seconds = time.perf_counter() - start
+    if journal is None:
+        result = replay(flow, book, ref, parse_seconds, detail)
+    else:
+        result = _replay_journaled(flow, book, ref, parse_seconds, detail, journal, durability,
+                                   config, tick)
     for line, reason, message, _ in result.rejects:
         print(f"{path}:{line}: {reason.label}: {message}", file=err)
     if trades_out:
@@ -388,6 +399,23 @@ def run_file(path: str, ref: ReferenceData, trades_out: str | None, book_out: st
                   [(line, order_id, reason.label, message)
                    for line, reason, message, order_id in result.rejects])
     return result
+
+
+def _replay_journaled(flow, book, ref, parse_seconds, detail, directory, durability, config,
+                      tick) -> ReplayResult:
+    from reporting.journal import Journal
+    from reporting.reader import HEAD_FILE
+    from reporting.stream import StreamWriter
+    if os.path.exists(os.path.join(directory, HEAD_FILE)):
+        raise FlowError(f"the journal {directory} already exists; a replay writes a new one")
+    with Journal(directory, durability) as journal:
+        stream = StreamWriter(journal)
+        if config is not None:
+            stream.venue(config.text, config.source, None)
+        else:
+            stream.venue(None, "oms replay --tick", tick)
+            stream.names(ref.symbols(), ref.account_names())
+        return replay(flow, book, ref, parse_seconds, detail, stream)
 
 
 def summary(result: ReplayResult) -> str:

@@ -164,7 +164,7 @@ def _build(raw: dict, config: Config) -> RiskConfig:
     for symbol, table in _tables(raw.get("instruments", {}), "risk.instruments").items():
         path = f"risk.instruments.{_key(symbol)}"
         if symbol not in config.instruments:
-            raise _Invalid(path, f"no such instrument in [instruments]")
+            raise _Invalid(path, "no such instrument in [instruments]")
         instruments[symbol] = _instrument(table, path, config.instruments[symbol].tick)
     defaults_raw = raw.get("defaults", {})
     if not isinstance(defaults_raw, dict):

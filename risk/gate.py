@@ -12,6 +12,7 @@ back as events, so a journal of the stream shows who changed what and when.
 """
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 
 from engine import msgpack_kernels as mp
@@ -27,7 +28,7 @@ from engine.refdata import ReferenceData
 from . import kernels as rk
 from .commands import (AccountStateChanged, KillSwitch, KillSwitchChanged, LimitChanged,
                        NewTradingDay, RiskCommand, SetAccountState, SetLimit, TradingDayStarted)
-from .config import ACCOUNT_STATES, MAX_RATE, MICRO, MONEY_LIMITS, RiskConfig, parse_risk
+from .config import ACCOUNT_STATES, MAX_RATE, MICRO, RiskConfig, parse_risk
 from .layout import (ACCOUNT_DTYPE, INSTRUMENT_DTYPE, N_RISK_COUNTERS, NO_LIMIT,
                      POSITION_DTYPE, R_CANCEL_CAP, R_KILL, R_ORDER_CAP)
 
@@ -43,6 +44,7 @@ PAIR_LIMITS = ("max_order_qty", "position_limit")
 value overrides the account's."""
 
 _STATE_NAMES = {v: k for k, v in ACCOUNT_STATES.items()}
+_RISK_COMMANDS = msgspec.msgpack.Decoder(SetLimit | SetAccountState | KillSwitch | NewTradingDay)
 
 
 class RiskGate:
@@ -171,12 +173,19 @@ class RiskGate:
         return self.submit_encoded(mp.COMMAND_ENCODER.encode(cmd))
 
     def submit_encoded(self, cmd: bytes) -> list[Event]:
+        return mp.EVENT_DECODER.decode(self.submit_raw(cmd))
+
+    def submit_raw(self, cmd: bytes) -> bytes:
+        """`MatchingEngine.submit_raw` with the checks; also takes an encoded
+        risk command (a msgpack map, where engine commands are arrays)."""
+        if cmd[:1] and (0x80 <= cmd[0] <= 0x8F or cmd[0] in (0xDE, 0xDF)):
+            return mp.COMMAND_ENCODER.encode(self._risk_command(_RISK_COMMANDS.decode(cmd)))
         e = self.engine
         while True:
             n = self._submit_one(e.table, self.accounts, self.positions, self.instruments,
                                  self.rings, self.rctr, cmd)
             if n >= 0:
-                return mp.EVENT_DECODER.decode(e.out_view[:n])
+                return bytes(e.out_view[:n])
             if n == mp.BAD_COMMAND:
                 raise ValueError(f"not an encoded command: {cmd!r}")
             e.grow(n)

@@ -53,7 +53,8 @@ def test_default_config_loads():
 
 def test_minimal_config_takes_the_defaults():
     cfg = parse_config(GOOD)
-    assert cfg == Config({"XYZ": InstrumentConfig(Tick(1, 2))}, {"ALICE": AccountConfig()})
+    assert cfg == Config({"XYZ": InstrumentConfig(Tick(1, 2))}, {"ALICE": AccountConfig()},
+                         text=GOOD)
     assert cfg.instruments["XYZ"] == InstrumentConfig(Tick(1, 2), 1, None, None, "USD")
 
 

@@ -337,6 +337,33 @@ def test_market_sell_becomes_limit_at_the_collar_keeping_fok():
     assert len(g.engine.book_state(AAPL).bids) == 2
 
 
+def test_uncollared_market_buy_counts_at_the_band_edge_against_credit():
+    # no collar: the worst a market buy can pay is the band's top, 1000.00
+    g = venue("""
+        [risk.accounts.ALICE]
+        credit_limit = "10000"
+    """)
+    fails(g, market(BUY, 11), R.CREDIT_LIMIT, 10_000_000_000, 11_000_000_000,
+          "credit limit 10000.00 exceeded: 11000.00")
+    passes(g, sell(10, P, account=BOB))
+    events = passes(g, market(BUY, 10))              # 10 x 1000.00: exactly the limit
+    assert [(e.price, e.qty) for e in events if isinstance(e, Trade)] == [(P, 10)]
+    assert usage(g)["credit_used"] == "1000.00"      # the position, at what it cost
+
+
+def test_uncollared_market_order_without_any_bound_needs_a_reference_for_money_limits():
+    g = RiskGate(parse_config("""
+        [instruments.X]
+        tick_size = "0.01"
+        [accounts.ALICE]
+        [accounts.BOB]
+        [risk.accounts.ALICE]
+        max_order_notional = "1000"
+    """))
+    fails(g, market(BUY, 1, instrument=0), R.NO_REFERENCE_PRICE)
+    passes(g, market(BUY, 1, account=BOB, instrument=0))     # BOB has no money limit
+
+
 def test_market_order_collar_is_kept_inside_the_price_band():
     g = venue("""
         [risk.instruments.AAPL]

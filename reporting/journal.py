@@ -1,0 +1,206 @@
+"""`Journal`: the append-only, hash-chained, sealed record of everything.
+
+Appending frames the payload (`reporting.format`), extends the hash chain and
+buffers the bytes; when they reach the disk depends on the durability mode:
+
+* ``always``: written and fdatasync'ed before `append` returns;
+* ``group`` (the default): fsync'ed once `group_records` records or
+  `group_micros` microseconds (by the injected clock) have gathered since
+  the last sync, checked on every `append` and `poll`;
+* ``none``: written when the buffer fills and at `sync`/`close`, never
+  fsync'ed (replays, tests).
+
+`durable` is the number of records known to be on disk: an acknowledgement
+for record n may leave the process once ``durable > n``. A segment that
+reaches `segment_bytes` is sealed (footer with the record count, chain head
+and Merkle root), fsync'ed and made read-only, and a new one starts; `close`
+seals the last one, so a cleanly closed journal is sealed throughout. The
+HEAD file, replaced atomically, names the current segment and, once closed,
+the record count and chain head.
+
+Opening an existing journal verifies it (`reporting.reader.scan`), truncates
+a torn tail with a warning, and appends after the last good record; a closed
+journal is reopened by starting a new segment.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+from .format import (ZERO_HASH, chain, frame, leaf_hash, merkle_root, pack_footer,
+                     pack_header, segment_name)
+from .reader import HEAD_FILE, HEAD_FORMAT, JournalError, scan
+
+MODES = ("always", "group", "none")
+
+
+class TornTail(UserWarning):
+    """A torn last record was cut off when the journal was opened."""
+
+
+class Journal:
+    def __init__(self, directory: str | os.PathLike, mode: str = "group", *,
+                 group_records: int = 64, group_micros: int = 1000,
+                 segment_bytes: int = 64 << 20, clock: Callable[[], int] = time.monotonic_ns,
+                 buffer_bytes: int = 1 << 20):
+        if mode not in MODES:
+            raise ValueError(f"durability mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.directory = Path(directory)
+        self.mode = mode
+        self.group_records = group_records
+        self.group_nanos = group_micros * 1000
+        self.segment_bytes = segment_bytes
+        self.buffer_bytes = buffer_bytes
+        self.clock = clock
+        self._buffer = bytearray()
+        self._leaves: list[bytes] = []
+        self._file = None
+        self.closed = False
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if (self.directory / HEAD_FILE).exists():
+            self._reopen()
+        else:
+            self.records = 0
+            self.chain_head = ZERO_HASH
+            self.segment = 0
+            self._start_segment()
+        self.durable = self.records
+        self._last_sync = self.clock()
+
+    # ------------------------------------------------------------ appending
+
+    def append(self, payload: bytes) -> int:
+        """Add one record; returns its number (from 0)."""
+        if self.closed:
+            raise JournalError("the journal is closed")
+        number = self.records
+        self.chain_head = chain(self.chain_head, number, payload)
+        data = frame(payload, self.chain_head)
+        self._buffer += data
+        self._leaves.append(leaf_hash(payload))
+        self._segment_size += len(data)
+        self.records = number + 1
+        if self.mode == "always":
+            self.sync()
+        elif self.mode == "group":
+            self.poll()
+        elif len(self._buffer) >= self.buffer_bytes:
+            self._write()
+        if self._segment_size >= self.segment_bytes:
+            self._seal_and_roll()
+        return number
+
+    def poll(self) -> None:
+        """In group mode, sync if the group is full or old enough (call it
+        from the event loop, so that a quiet stream is still synced in time)."""
+        if self.mode != "group" or self.durable == self.records:
+            return
+        if (self.records - self.durable >= self.group_records
+                or self.clock() - self._last_sync >= self.group_nanos):
+            self.sync()
+
+    def sync(self) -> None:
+        """Write the buffer and, unless the mode is none, fdatasync it."""
+        self._write()
+        if self.mode != "none":
+            os.fdatasync(self._file.fileno())
+        self.durable = self.records
+        self._last_sync = self.clock()
+
+    def close(self) -> None:
+        """Seal the last segment and mark the journal closed in HEAD."""
+        if self.closed:
+            return
+        self._seal()
+        self._write_head(closed=True)
+        self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.close()
+        else:                       # keep what was written; it recovers as a tail
+            self._write()
+            self._file.close()
+            self.closed = True
+
+    # ------------------------------------------------------------ segments
+
+    def _write(self) -> None:
+        if self._buffer:
+            self._file.write(self._buffer)
+            self._file.flush()
+            self._buffer.clear()
+
+    def _start_segment(self) -> None:
+        self.segment += 1
+        path = self.directory / segment_name(self.segment)
+        self._file = open(path, "xb", buffering=0)
+        header = pack_header(self.segment, self.records, self.chain_head)
+        self._file.write(header)
+        self._segment_size = len(header)
+        self._leaves = []
+        os.fsync(self._file.fileno())
+        _fsync_dir(self.directory)
+        self._write_head(closed=False)
+
+    def _seal(self) -> None:
+        self._buffer += pack_footer(len(self._leaves), self.chain_head,
+                                    merkle_root(self._leaves))
+        self._write()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.chmod(self.directory / segment_name(self.segment), 0o444)
+        self.durable = self.records
+
+    def _seal_and_roll(self) -> None:
+        self._seal()
+        self._start_segment()
+
+    def _write_head(self, closed: bool) -> None:
+        head = {"format": HEAD_FORMAT, "segment": self.segment, "closed": closed}
+        if closed:
+            head["records"] = self.records
+            head["chain_head"] = self.chain_head.hex()
+        tmp = self.directory / (HEAD_FILE + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(head) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.directory / HEAD_FILE)
+        _fsync_dir(self.directory)
+
+    def _reopen(self) -> None:
+        found = scan(self.directory)
+        self.records = found.records
+        self.chain_head = found.chain_head
+        last = found.segments[-1]
+        self.segment = last.number
+        if last.sealed:
+            self._start_segment()
+            return
+        path = last.path
+        if found.torn_bytes:
+            warnings.warn(f"journal {self.directory}: cut a torn tail of {found.torn_bytes} "
+                          f"bytes off {path.name} (a write interrupted by a crash)", TornTail,
+                          stacklevel=3)
+            with open(path, "r+b") as f:
+                f.truncate(last.end)
+                os.fsync(f.fileno())
+        self._file = open(path, "ab", buffering=0)
+        self._segment_size = last.end
+        self._leaves = last.leaves
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,236 @@
+"""Reading and verifying a journal directory.
+
+`scan` walks every segment in order and checks everything the format lets a
+reader check: headers, frame lengths and CRCs, the hash chain across records
+and segments, each seal's count, chain head and Merkle root, the HEAD file,
+and that nothing follows a seal. The first problem stops it with a
+`JournalError` naming the segment, the byte offset and the record number.
+
+The one thing that is not an error is a torn tail: a last record cut short
+(or failing its CRC) at the very end of the last, unsealed segment, which is
+what a crash in the middle of a write leaves. `scan` reports it in
+`Scan.torn_bytes`; `Journal.open` truncates it with a warning.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .format import (FOOTER, FOOTER_BODY, FRAME_HEAD, HASH_SIZE, HEADER, MAX_PAYLOAD,
+                     SEAL_MAGIC, SEGMENT_MAGIC, VERSION, ZERO_HASH, chain, leaf_hash,
+                     merkle_root, segment_name)
+
+HEAD_FILE = "HEAD"
+HEAD_FORMAT = "oms-journal 1"
+
+
+class JournalError(Exception):
+    """A journal that cannot be trusted; the message names where."""
+
+    def __init__(self, problem: str, segment: str | None = None, offset: int | None = None,
+                 record: int | None = None):
+        self.problem, self.segment, self.offset, self.record = problem, segment, offset, record
+        where = []
+        if segment is not None:
+            where.append(f"segment {segment}")
+        if offset is not None:
+            where.append(f"offset {offset}")
+        if record is not None:
+            where.append(f"record {record}")
+        super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
+
+
+@dataclass
+class Segment:
+    number: int
+    path: Path
+    first_record: int
+    records: int = 0
+    sealed: bool = False
+    end: int = 0                    # bytes of good data (before any torn tail)
+    leaves: list = field(default_factory=list, repr=False)   # RFC 6962 leaf hashes
+
+
+@dataclass
+class Scan:
+    """What a verified journal holds."""
+    segments: list[Segment] = field(default_factory=list)
+    records: int = 0
+    chain_head: bytes = ZERO_HASH
+    torn_bytes: int = 0             # at the end of the last segment
+    head: dict = field(default_factory=dict)
+
+    @property
+    def closed(self) -> bool:
+        """Closed cleanly: every segment sealed and HEAD says so."""
+        return bool(self.segments) and self.segments[-1].sealed and self.head.get("closed", False)
+
+
+def read_head(directory: Path) -> dict:
+    path = Path(directory) / HEAD_FILE
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise JournalError(f"no {HEAD_FILE} file in {directory}: not a journal") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JournalError(f"cannot read {HEAD_FILE}: {exc}") from None
+    try:
+        head = json.loads(text)
+    except ValueError:
+        raise JournalError(f"{HEAD_FILE} is not valid JSON") from None
+    if not isinstance(head, dict) or head.get("format") != HEAD_FORMAT:
+        raise JournalError(f"{HEAD_FILE} does not name the format {HEAD_FORMAT!r}")
+    return head
+
+
+def segment_files(directory: Path) -> list[Path]:
+    return sorted(p for p in Path(directory).iterdir()
+                  if p.suffix == ".seg" and p.stem.isdigit())
+
+
+def scan(directory: str | os.PathLike, on_record=None, allow_torn_tail: bool = True) -> Scan:
+    """Verify the journal in `directory`; `on_record(number, payload)` sees
+    every record in order. Raises `JournalError` at the first problem."""
+    directory = Path(directory)
+    head = read_head(directory)
+    files = segment_files(directory)
+    if not files:
+        raise JournalError("no segment files")
+    result = Scan(head=head)
+    previous = ZERO_HASH
+    number = 0
+    for i, path in enumerate(files):
+        expected = i + 1
+        if path.name != segment_name(expected):
+            raise JournalError(f"expected segment {segment_name(expected)}, found {path.name} "
+                               f"(a segment is missing or misnamed)")
+        last = i == len(files) - 1
+        seg, previous, number, torn = _scan_segment(path, expected, number, previous, last,
+                                                    on_record)
+        if torn and not allow_torn_tail:
+            raise JournalError(f"torn tail of {torn} bytes", path.name, seg.end, number)
+        if not last:
+            seg.leaves = []                 # only the tail's are needed (to seal it later)
+        result.segments.append(seg)
+        result.torn_bytes = torn
+    result.records, result.chain_head = number, previous
+    _check_head(head, result)
+    return result
+
+
+def _scan_segment(path: Path, expected: int, number: int, previous: bytes, last: bool,
+                  on_record) -> tuple[Segment, bytes, int, int]:
+    data = path.read_bytes()
+    name = path.name
+    if len(data) < HEADER.size:
+        raise JournalError(f"shorter than its {HEADER.size}-byte header", name, 0)
+    magic, version, reserved, seg_no, first, head_before = HEADER.unpack_from(data, 0)
+    if magic != SEGMENT_MAGIC:
+        raise JournalError("not a journal segment (bad magic)", name, 0)
+    if version != VERSION or reserved != 0:
+        raise JournalError(f"unknown version {version}", name, 8)
+    if seg_no != expected:
+        raise JournalError(f"header says segment {seg_no}", name, 16)
+    if first != number:
+        raise JournalError(f"header says it starts at record {first}, the journal is at "
+                           f"{number}", name, 24, number)
+    if head_before != previous:
+        raise JournalError("header's chain head differs from the previous segment's",
+                           name, 32, number)
+    seg = Segment(expected, path, first)
+    leaves = seg.leaves
+    pos = HEADER.size
+    while pos < len(data):
+        if data[pos:pos + 4] == SEAL_MAGIC[:4]:
+            _check_footer(data, pos, seg, previous, leaves, name, number)
+            seg.sealed, seg.end = True, len(data)
+            return seg, previous, number, 0
+        torn = _torn(data, pos)
+        if torn is not None:
+            if last:
+                seg.end = pos
+                return seg, previous, number, len(data) - pos
+            raise JournalError(torn, name, pos, number)
+        length, crc = FRAME_HEAD.unpack_from(data, pos)
+        payload = data[pos + 8:pos + 8 + length]
+        end = pos + 8 + length + HASH_SIZE
+        problem = None
+        if zlib.crc32(payload) != crc:
+            problem = "CRC mismatch"
+        else:
+            want = chain(previous, number, payload)
+            if data[end - HASH_SIZE:end] != want:
+                problem = "chain hash mismatch (a record was changed, removed or reordered)"
+        if problem is not None:
+            if last and (end == len(data) or data.count(0, pos) == len(data) - pos):
+                # the last write, half on disk; or zeros a crash left past the data
+                seg.end = pos
+                return seg, previous, number, len(data) - pos
+            raise JournalError(problem, name, pos, number)
+        if on_record is not None:
+            on_record(number, payload)
+        leaves.append(leaf_hash(payload))
+        previous = want
+        number += 1
+        seg.records += 1
+        pos = end
+    seg.end = pos
+    if not last:
+        raise JournalError("not sealed, yet not the last segment", name, pos, number)
+    return seg, previous, number, 0
+
+
+def _torn(data: bytes, pos: int) -> str | None:
+    """Why the frame at `pos` cannot be read in full, or None."""
+    if len(data) - pos < FRAME_HEAD.size:
+        return "truncated frame header"
+    length, _ = FRAME_HEAD.unpack_from(data, pos)
+    if length > MAX_PAYLOAD:
+        return f"frame length {length} too large"
+    if pos + FRAME_HEAD.size + length + HASH_SIZE > len(data):
+        return "truncated record"
+    return None
+
+
+def _check_footer(data, pos, seg, previous, leaves, name, number) -> None:
+    if len(data) - pos != FOOTER.size:
+        raise JournalError(f"the seal must be the last {FOOTER.size} bytes; "
+                           f"{len(data) - pos} bytes follow it", name, pos, number)
+    magic, count, head, root, crc = FOOTER.unpack_from(data, pos)
+    if magic != SEAL_MAGIC or zlib.crc32(data[pos:pos + FOOTER_BODY.size]) != crc:
+        raise JournalError("damaged seal (bad magic or CRC)", name, pos, number)
+    if count != seg.records:
+        raise JournalError(f"seal counts {count} records, the segment holds {seg.records}",
+                           name, pos, number)
+    if head != previous:
+        raise JournalError("seal's chain head differs from the last record's", name, pos,
+                           number)
+    if root != merkle_root(leaves):
+        raise JournalError("seal's Merkle root differs from the records'", name, pos, number)
+
+
+def _check_head(head: dict, result: Scan) -> None:
+    last = result.segments[-1]
+    if head.get("segment") != last.number:
+        raise JournalError(f"{HEAD_FILE} names segment {head.get('segment')}, the last segment "
+                           f"is {last.number}")
+    if head.get("closed"):
+        if not last.sealed:
+            raise JournalError(f"{HEAD_FILE} says the journal was closed, but segment "
+                               f"{segment_name(last.number)} is not sealed")
+        if head.get("records") != result.records or \
+                head.get("chain_head") != result.chain_head.hex():
+            raise JournalError(f"{HEAD_FILE} says {head.get('records')} records ending in "
+                               f"{head.get('chain_head')}; the segments hold {result.records} "
+                               f"ending in {result.chain_head.hex()}")
+
+
+def records(directory: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    """Every record's (number, payload), after verifying the whole journal."""
+    out: list[tuple[int, bytes]] = []
+    scan(directory, lambda n, p: out.append((n, p)))
+    return iter(out)

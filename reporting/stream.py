@@ -1,0 +1,104 @@
+"""The engine's stream into the journal, and back out of it.
+
+`StreamWriter` writes the records of `reporting.records` for commands run
+through either door of the engine (or the risk gate in front of it):
+`command` for one command and its events as msgpack bytes (the per-command
+door), `chunk` for a chunk of the batch door. `read_stream` reads a journal
+back as its venue and its (command, events) pairs; rebuilding an engine from
+them is the job of the layer that owns both (`oms.rebuild`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine import msgpack_kernels as mp
+from engine.batch import array_to_commands
+
+from .journal import Journal
+from .reader import JournalError, scan
+from .records import (CommandRecord, EventsRecord, Names, Venue, command_record, decode,
+                      events_record, names_record, venue_record)
+
+_encode_command = mp.COMMAND_ENCODER.encode
+
+
+class StreamWriter:
+    """Commands and their events into `journal`, after the venue record."""
+
+    def __init__(self, journal: Journal):
+        self.journal = journal
+        self._out = np.zeros(mp.bytes_needed(256), np.uint8)
+
+    def venue(self, config_text: str | None, source: str, tick: str | None) -> None:
+        self.journal.append(venue_record(config_text, source, tick))
+
+    def names(self, symbols: list[str], accounts: list[str]) -> None:
+        self.journal.append(names_record(symbols, accounts))
+
+    def command(self, command: bytes, events: bytes) -> int:
+        """One command (msgpack) and its events (the msgpack array); returns
+        the number of the events record."""
+        n = self.journal.append(command_record(command))
+        return self.journal.append(events_record(n, events))
+
+    def chunk(self, cmds: np.ndarray, rows: np.ndarray, first_row: np.ndarray) -> int:
+        """The commands of a batch-door chunk with their event rows (`first_row[i]`:
+        the row where command i's events begin). Returns the last record number."""
+        structs = array_to_commands(cmds)
+        bounds = np.append(first_row[:len(cmds)], len(rows))
+        last = -1
+        for i, cmd in enumerate(structs):
+            a, b = int(bounds[i]), int(bounds[i + 1])
+            need = mp.bytes_needed(b - a)
+            if need > len(self._out):
+                self._out = np.zeros(2 * need, np.uint8)
+            n = mp.encode_rows(rows, a, b, self._out)
+            last = self.command(_encode_command(cmd), bytes(self._out[:n]))
+        return last
+
+
+# ------------------------------------------------------------------ reading back
+
+@dataclass
+class Stream:
+    """A journal's stream: the venue, and (command, events) payload pairs."""
+    venue: Venue
+    names: Names | None
+    pairs: list[tuple[int, bytes, bytes]]        # (command record number, command, events)
+
+
+def read_stream(directory: str | os.PathLike) -> Stream:
+    """Verify the journal and split it into its venue and command/event pairs."""
+    venue, names, pairs, pending = None, None, [], None
+
+    def on_record(number: int, payload: bytes) -> None:
+        nonlocal venue, names, pending
+        try:
+            rec = decode(payload)
+        except ValueError:
+            raise JournalError("not a journal record", record=number) from None
+        if isinstance(rec, Venue):
+            if number != 0:
+                raise JournalError("a venue record after the first", record=number)
+            venue = rec
+        elif number == 0:
+            raise JournalError("the first record is not the venue", record=number)
+        elif isinstance(rec, Names):
+            names = rec
+        elif isinstance(rec, CommandRecord):
+            if pending is not None:
+                raise JournalError("a command without its events", record=pending[0])
+            pending = (number, bytes(rec.command))
+        elif isinstance(rec, EventsRecord):
+            if pending is None or rec.command_record != pending[0]:
+                raise JournalError("events of no command before them", record=number)
+            pairs.append((pending[0], pending[1], bytes(rec.events)))
+            pending = None
+
+    scan(directory, on_record)
+    if venue is None:
+        raise JournalError("empty journal: no venue record")
+    return Stream(venue, names, pairs)
