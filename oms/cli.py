@@ -6,6 +6,7 @@
     oms bench risk ...             the cost of the pre-trade checks
     oms risk show ...              limits, usage and headroom per account and instrument
     oms journal verify|stats|tail|replay DIR   a journal from the outside
+    oms report trades|orders|summary|verify    compliance exports from a journal
     oms config [FILE]              check a configuration file and show the venue
 
 Errors a user can cause (a missing file, a bad header, a bad configuration)
@@ -123,6 +124,27 @@ def _parser() -> argparse.ArgumentParser:
                     help="compare the events with the journaled ones, byte for byte")
     rj.set_defaults(run=lambda a: _journal("replay", a.dir, check=a.check))
 
+    rep = sub.add_parser("report", help="compliance exports from a journal")
+    rep_sub = rep.add_subparsers(title="report", metavar="REPORT")
+    for kind, text in (("trades", "every trade, both parties"),
+                       ("orders", "every order's lifecycle"),
+                       ("summary", "per account and symbol: orders, fills, volume, VWAP, rejects")):
+        r = rep_sub.add_parser(kind, help=text)
+        r.add_argument("--journal", metavar="DIR", required=True)
+        r.add_argument("--from", dest="start", metavar="T",
+                       help="from this time (ISO-8601 or ns since the epoch), inclusive")
+        r.add_argument("--to", dest="end", metavar="T", help="to this time, exclusive")
+        r.add_argument("--account", metavar="A")
+        r.add_argument("--symbol", metavar="S")
+        r.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+        r.add_argument("-o", dest="out", metavar="FILE",
+                       help="write here, with FILE.manifest.json beside it (default: stdout)")
+        r.set_defaults(run=_report, kind=kind)
+    rv = rep_sub.add_parser("verify", help="prove an export matches the journal")
+    rv.add_argument("file", metavar="FILE")
+    rv.add_argument("--journal", metavar="DIR", required=True)
+    rv.set_defaults(run=_report_verify)
+
     cfg = sub.add_parser("config", help="check a configuration and show the venue")
     cfg.add_argument("file", nargs="?", help="TOML file (default: the built-in venue)")
     cfg.set_defaults(run=_config)
@@ -194,6 +216,54 @@ def _bench_risk(args) -> int:
     progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) \
         if sys.stderr.isatty() else None
     return bench_main(args.orders, args.json, args.seed, progress)
+
+
+def _report(args) -> int:
+    from reporting.exports import Filters, make_report, write_report
+    from reporting.reader import JournalError
+    filters = Filters(_time_arg(args.start, "--from"), _time_arg(args.end, "--to"),
+                      args.account, args.symbol)
+    try:
+        data, manifest = make_report(args.kind, args.journal, args.format, filters)
+    except JournalError as exc:
+        print(f"oms: journal {args.journal}: {exc}", file=sys.stderr)
+        return 1
+    if args.out:
+        try:
+            write_report(args.out, data, manifest)
+        except OSError as exc:
+            raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
+        print(f"{args.out}: {manifest['rows']} rows from {manifest['records']} records, chain "
+              f"head {manifest['chain_head']}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def _report_verify(args) -> int:
+    from reporting.exports import verify_export
+    from reporting.reader import JournalError
+    try:
+        problems = verify_export(args.file, args.journal)
+    except JournalError as exc:
+        print(f"oms: journal {args.journal}: {exc}", file=sys.stderr)
+        return 1
+    if problems:
+        for p in problems:
+            print(f"oms: {args.file}: {p}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: matches the journal {args.journal}")
+    return 0
+
+
+def _time_arg(text: str | None, flag: str) -> int | None:
+    if text is None:
+        return None
+    from .replay import BadLine, parse_time
+    try:
+        return parse_time(text)
+    except BadLine as exc:
+        raise CliError(f"{flag}: {exc}") from None
 
 
 def _journal(what: str, directory: str, **options) -> int:

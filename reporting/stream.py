@@ -17,6 +17,7 @@ import numpy as np
 from engine import msgpack_kernels as mp
 from engine.batch import array_to_commands
 
+from .format import ZERO_HASH, chain
 from .journal import Journal
 from .reader import JournalError, scan
 from .records import (CommandRecord, EventsRecord, Names, Venue, command_record, decode,
@@ -68,14 +69,21 @@ class Stream:
     venue: Venue
     names: Names | None
     pairs: list[tuple[int, bytes, bytes]]        # (command record number, command, events)
+    records: int = 0                             # records read
+    chain_head: bytes = b""                      # the chain hash of the last one
 
 
-def read_stream(directory: str | os.PathLike) -> Stream:
-    """Verify the journal and split it into its venue and command/event pairs."""
+def read_stream(directory: str | os.PathLike, upto: int | None = None) -> Stream:
+    """Verify the journal and split its first `upto` records (all by default)
+    into its venue and command/event pairs."""
     venue, names, pairs, pending = None, None, [], None
+    head = ZERO_HASH
 
     def on_record(number: int, payload: bytes) -> None:
-        nonlocal venue, names, pending
+        nonlocal venue, names, pending, head
+        if upto is not None and number >= upto:
+            return
+        head = chain(head, number, payload)
         try:
             rec = decode(payload)
         except ValueError:
@@ -98,7 +106,9 @@ def read_stream(directory: str | os.PathLike) -> Stream:
             pairs.append((pending[0], pending[1], bytes(rec.events)))
             pending = None
 
-    scan(directory, on_record)
+    found = scan(directory, on_record)
     if venue is None:
         raise JournalError("empty journal: no venue record")
-    return Stream(venue, names, pairs)
+    if upto is not None and upto > found.records:
+        raise JournalError(f"asked for {upto} records, the journal holds {found.records}")
+    return Stream(venue, names, pairs, found.records if upto is None else upto, head)
