@@ -4,6 +4,7 @@
     oms replay FLOW.csv ...        an order-flow CSV through the engine (see oms.replay)
     oms bench book ...             the book's speed against the reference book
     oms bench risk ...             the cost of the pre-trade checks
+    oms bench journal ...          journal append and verify throughput
     oms risk show ...              limits, usage and headroom per account and instrument
     oms journal verify|stats|tail|replay DIR   a journal from the outside
     oms report trades|orders|summary|verify    compliance exports from a journal
@@ -85,6 +86,17 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--json", action="store_true",
                       help="also print the figures as one JSON object (last line)")
     book.set_defaults(run=_bench_book)
+
+    bj = bench_sub.add_parser("journal", help="journal append and verify throughput")
+    bj.add_argument("--records", type=_count, default=1_000_000,
+                    help="records appended per mode (default 1,000,000)")
+    bj.add_argument("--always-records", type=_count, default=2_000,
+                    help="records for the always mode, one fdatasync each (default 2,000)")
+    bj.add_argument("--dir", metavar="DIR",
+                    help="where to write the journals (default: the temporary directory)")
+    bj.add_argument("--json", action="store_true",
+                    help="also print the figures as one JSON object (last line)")
+    bj.set_defaults(run=_bench_journal)
 
     risk = sub.add_parser("risk", help="pre-trade risk")
     risk_sub = risk.add_subparsers(title="what", metavar="WHAT")
@@ -269,6 +281,13 @@ def _time_arg(text: str | None, flag: str) -> int | None:
 def _journal(what: str, directory: str, **options) -> int:
     from . import journal_cli
     return getattr(journal_cli, what)(directory, **options)
+
+
+def _bench_journal(args) -> int:
+    from .bench_journal import main as bench_main
+    progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) \
+        if sys.stderr.isatty() else None
+    return bench_main(args.records, args.always_records, args.dir, args.json, progress)
 
 
 def _config(args) -> int:

@@ -65,6 +65,14 @@ def leaf_hash(payload: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + payload).digest()
 
 
+def merkle_root_of(leaves: bytes | bytearray, hasher=None) -> bytes:
+    """`merkle_root` of concatenated 32-byte leaf hashes, compiled when `hasher`
+    (a `reporting.fastpath.Hasher`) is given."""
+    if hasher is not None and leaves:
+        return hasher.merkle_root(bytes(leaves))
+    return merkle_root([bytes(leaves[i:i + HASH_SIZE]) for i in range(0, len(leaves), HASH_SIZE)])
+
+
 def merkle_root(leaves: list[bytes]) -> bytes:
     """RFC 6962 Merkle Tree Hash of the leaf hashes, in order: the left
     subtree holds the largest power of two smaller than n. The empty tree's

@@ -48,17 +48,31 @@ class StreamWriter:
     def chunk(self, cmds: np.ndarray, rows: np.ndarray, first_row: np.ndarray) -> int:
         """The commands of a batch-door chunk with their event rows (`first_row[i]`:
         the row where command i's events begin). Returns the last record number."""
-        structs = array_to_commands(cmds)
-        bounds = np.append(first_row[:len(cmds)], len(rows))
-        last = -1
-        for i, cmd in enumerate(structs):
-            a, b = int(bounds[i]), int(bounds[i + 1])
-            need = mp.bytes_needed(b - a)
-            if need > len(self._out):
-                self._out = np.zeros(2 * need, np.uint8)
-            n = mp.encode_rows(rows, a, b, self._out)
-            last = self.command(_encode_command(cmd), bytes(self._out[:n]))
-        return last
+        payloads = chunk_records(cmds, rows, first_row, self.journal.records, self)
+        return self.journal.append_many(payloads) + len(payloads) - 1
+
+    def buffer(self, rows: int) -> np.ndarray:
+        """A scratch buffer for `rows` event rows as msgpack."""
+        need = mp.bytes_needed(rows)
+        if need > len(self._out):
+            self._out = np.zeros(2 * need, np.uint8)
+        return self._out
+
+
+def chunk_records(cmds: np.ndarray, rows: np.ndarray, first_row: np.ndarray, number: int,
+                  scratch: StreamWriter) -> list[bytes]:
+    """The COMMAND and EVENTS payloads of a batch-door chunk, the first to be
+    record `number`."""
+    structs = array_to_commands(cmds)
+    bounds = np.append(first_row[:len(cmds)], len(rows))
+    payloads = []
+    for i, cmd in enumerate(structs):
+        a, b = int(bounds[i]), int(bounds[i + 1])
+        out = scratch.buffer(b - a)
+        n = mp.encode_rows(rows, a, b, out)
+        payloads.append(command_record(_encode_command(cmd)))
+        payloads.append(events_record(number + 2 * i, bytes(out[:n])))
+    return payloads
 
 
 # ------------------------------------------------------------------ reading back

@@ -68,3 +68,13 @@ def test_bench_risk_prints_its_figures_as_json():
                 "risk_batch_cmds_per_s", "batch_cmds_per_s", "risk_rejects"):
         assert key in figures
     assert figures["risk_rejects"] == 0
+
+
+def test_bench_journal_prints_its_figures_as_json(tmp_path):
+    r = oms("bench", "journal", "--records", "3000", "--always-records", "20", "--dir",
+            str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout.strip().splitlines()[-1])
+    for mode in ("none", "group", "always"):
+        assert figures[f"{mode}_append_per_s"] > 0 and figures[f"{mode}_batch_per_s"] > 0
+    assert figures["verify_per_s"] > 0 and figures["records"] >= 2900
