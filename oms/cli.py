@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--config", metavar="FILE", help="venue configuration (default: built-in)")
     show.add_argument("--flow", metavar="FLOW.csv",
                       help="run this order flow through the checks first (as oms replay)")
+    show.add_argument("--journal", metavar="DIR",
+                      help="the usage of the journal's venue after its commands (limits "
+                           "changed at run time included)")
     show.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     show.set_defaults(run=_risk_show)
 
@@ -214,11 +217,21 @@ def _bench_book(args) -> int:
 
 def _risk_show(args) -> int:
     from .replay import FlowError
-    from .risk_show import build_gate, show
-    try:
-        gate = build_gate(load_config(args.config), args.flow)
-    except FlowError as exc:
-        raise CliError(f"{args.flow}: {exc}") from None
+    from .risk_show import build_gate, gate_of_journal, show
+    if args.journal is not None:
+        if args.flow is not None:
+            raise CliError("give --flow or --journal, not both")
+        from reporting.reader import JournalError
+        try:
+            gate = gate_of_journal(args.journal, args.config and load_config(args.config))
+        except JournalError as exc:
+            print(f"oms: journal {args.journal}: {exc}", file=sys.stderr)
+            return 1
+    else:
+        try:
+            gate = build_gate(load_config(args.config), args.flow)
+        except FlowError as exc:
+            raise CliError(f"{args.flow}: {exc}") from None
     show(gate, args.json)
     return 0
 

@@ -50,3 +50,13 @@ def replay_check(directory: str | os.PathLike, limit: int = 10) -> CheckResult:
             differences.append((number, events, replayed))
     return CheckResult(len(stream.pairs), differences)
 
+
+
+def rebuild(directory: str | os.PathLike) -> tuple[ReferenceData, object, Stream]:
+    """The engine (or risk gate) in the state the journal describes: its venue,
+    with every journaled command run again. (reference data, book, stream)."""
+    stream = read_stream(directory)
+    ref, book = venue_of(stream)
+    for _, command, _ in stream.pairs:
+        book.submit_raw(command)
+    return ref, book, stream

@@ -27,6 +27,21 @@ def build_gate(config: Config, flow: str | None, err: TextIO = sys.stderr):
     return gate
 
 
+def gate_of_journal(directory: str, config: Config | None = None):
+    """The gate in the state the journal describes. The journal carries its
+    own venue; a `config` given as well must be the same configuration."""
+    from reporting.reader import JournalError
+    from .rebuild import rebuild
+    ref, gate, stream = rebuild(directory)
+    if not hasattr(gate, "usage"):
+        raise JournalError("the journal's venue is open-ended (oms replay --tick): it has no "
+                           "risk limits to show")
+    if config is not None and config.text != stream.venue.config:
+        raise JournalError(f"the journal ran on {stream.venue.source}, whose configuration "
+                           f"differs from {config.source}")
+    return gate
+
+
 def show(gate, as_json: bool, out: TextIO = sys.stdout) -> None:
     rows = gate.usage()
     if as_json:

@@ -78,3 +78,19 @@ def test_bench_journal_prints_its_figures_as_json(tmp_path):
     for mode in ("none", "group", "always"):
         assert figures[f"{mode}_append_per_s"] > 0 and figures[f"{mode}_batch_per_s"] > 0
     assert figures["verify_per_s"] > 0 and figures["records"] >= 2900
+
+
+def test_risk_show_rebuilds_usage_from_a_journal(tmp_path):
+    (tmp_path / "venue.toml").write_text(VENUE)
+    (tmp_path / "flow.csv").write_text(FLOW)
+    r = oms("replay", str(tmp_path / "flow.csv"), "--config", str(tmp_path / "venue.toml"),
+            "--journal", str(tmp_path / "journal"))
+    assert r.returncode == 0, r.stderr
+    r = oms("risk", "show", "--journal", str(tmp_path / "journal"), "--json")
+    assert r.returncode == 0, r.stderr
+    alice = json.loads(r.stdout)["accounts"][0]
+    assert (alice["instruments"][0]["position"], alice["credit_used"]) == (100, "30000.00")
+    (tmp_path / "other.toml").write_text(VENUE.replace("1000\n", "999\n"))
+    r = oms("risk", "show", "--journal", str(tmp_path / "journal"), "--config",
+            str(tmp_path / "other.toml"))
+    assert r.returncode == 1 and "differs" in r.stderr
