@@ -68,7 +68,7 @@ CTX_BYTES = 256                     # more than OpenSSL's SHA256_CTX (112 bytes)
 def crc32(buf, start, end, table):
     c = 0xFFFFFFFF
     for i in range(start, end):
-        c = table[(c ^ buf[i]) & 0xFF] ^ (c >> 8)
+        c = table[(c ^ np.int64(buf[i])) & 0xFF] ^ (c >> 8)
     return c ^ 0xFFFFFFFF
 
 
@@ -121,7 +121,7 @@ def check_frames(init, update, final, data, pos, end, number, head, leaves, ctx,
     c = ctx.ctypes.data
     count = 0
     while pos < end:
-        if data[pos] == 0x4F and data[pos + 1] == 0x4D and pos + 3 < end \
+        if pos + 3 < end and data[pos] == 0x4F and data[pos + 1] == 0x4D \
                 and data[pos + 2] == 0x53 and data[pos + 3] == 0x4A:
             return pos, count, 0
         if end - pos < 8:

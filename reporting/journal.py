@@ -24,16 +24,16 @@ journal is reopened by starting a new segment.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
 from pathlib import Path
 from typing import Callable
 
-from .format import (ZERO_HASH, chain, frame, leaf_hash, merkle_root_of, pack_footer,
+from .format import (HEADER, ZERO_HASH, chain, frame, leaf_hash, merkle_root_of, pack_footer,
                      pack_header, segment_name)
-from .reader import HEAD_FILE, HEAD_FORMAT, JournalError, _hasher, scan
+from .reader import (HEAD_FILE, HEAD_FORMAT, JournalError, _hasher, head_text, read_head,
+                     scan, segment_files)
 
 MODES = ("always", "group", "none")
 
@@ -62,8 +62,11 @@ class Journal:
         self._file = None
         self.closed = False
         self.directory.mkdir(parents=True, exist_ok=True)
+        _finish_interrupted_roll(self.directory)
         if (self.directory / HEAD_FILE).exists():
             self._reopen()
+        elif segment_files(self.directory):
+            raise JournalError(f"{self.directory} holds segment files but no {HEAD_FILE}")
         else:
             self.records = 0
             self.chain_head = ZERO_HASH
@@ -103,13 +106,18 @@ class Journal:
             raise JournalError("the journal is closed")
         first = self.records
         if self._hasher is None or len(payloads) < 4:
-            for p in payloads:
-                self.append(p)
-            return first
-        frames, self.chain_head, leaves = self._hasher.frame(payloads, first, self.chain_head)
-        self._buffer += frames
-        self._leaves += leaves.tobytes()
-        self._segment_size += len(frames)
+            for number, payload in enumerate(payloads, first):
+                self.chain_head = chain(self.chain_head, number, payload)
+                data = frame(payload, self.chain_head)
+                self._buffer += data
+                self._leaves += leaf_hash(payload)
+                self._segment_size += len(data)
+        else:
+            frames, self.chain_head, leaves = self._hasher.frame(payloads, first,
+                                                                 self.chain_head)
+            self._buffer += frames
+            self._leaves += leaves.tobytes()
+            self._segment_size += len(frames)
         self.records = first + len(payloads)
         if self.mode == "always":
             self.sync()
@@ -160,10 +168,19 @@ class Journal:
     # ------------------------------------------------------------ segments
 
     def _write(self) -> None:
-        if self._buffer:
-            self._file.write(self._buffer)
-            self._file.flush()
-            self._buffer.clear()
+        """Write the whole buffer; a short write (a full disk, a file size
+        limit) is retried, and an error leaves `durable` where it was."""
+        view = memoryview(self._buffer)
+        done = 0
+        try:
+            while done < len(view):
+                n = self._file.write(view[done:])
+                if not n:
+                    raise OSError(f"could not write to {self._file.name}")
+                done += n
+        finally:
+            view.release()
+            del self._buffer[:done]
 
     def _start_segment(self) -> None:
         self.segment += 1
@@ -197,7 +214,7 @@ class Journal:
             head["chain_head"] = self.chain_head.hex()
         tmp = self.directory / (HEAD_FILE + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps(head) + "\n")
+            f.write(head_text(head))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.directory / HEAD_FILE)
@@ -223,6 +240,24 @@ class Journal:
         self._file = open(path, "ab", buffering=0)
         self._segment_size = last.end
         self._leaves = last.leaves
+
+
+def _finish_interrupted_roll(directory: Path) -> None:
+    """A crash while a segment was being started leaves a segment file beyond
+    the one HEAD names (or, for a new journal, no HEAD at all) holding at most
+    its header: no record was in it. Remove it, with a warning, so that the
+    journal opens as it was before."""
+    files = segment_files(directory)
+    if not files or files[-1].stat().st_size > HEADER.size:
+        return
+    head_path = directory / HEAD_FILE
+    named = read_head(directory).get("segment") if head_path.exists() else 0
+    if files[-1].name == segment_name(named + 1):
+        warnings.warn(f"journal {directory}: removed {files[-1].name}, a segment whose start "
+                      f"was interrupted (it holds no record)", TornTail, stacklevel=4)
+        os.chmod(files[-1], 0o644)
+        files[-1].unlink()
+        _fsync_dir(directory)
 
 
 def _fsync_dir(directory: Path) -> None:

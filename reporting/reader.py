@@ -97,12 +97,29 @@ def read_head(directory: Path) -> dict:
         raise JournalError(f"{HEAD_FILE} is not valid JSON") from None
     if not isinstance(head, dict) or head.get("format") != HEAD_FORMAT:
         raise JournalError(f"{HEAD_FILE} does not name the format {HEAD_FORMAT!r}")
+    if text != head_text(head):
+        raise JournalError(f"{HEAD_FILE} is not byte for byte what its values say "
+                           f"(docs/JOURNAL.md): it was changed")
     return head
 
 
+def head_text(head: dict) -> str:
+    """HEAD's exact bytes for its values: the documented keys in order."""
+    keys = ["format", "segment", "closed"] + (["records", "chain_head"]
+                                              if head.get("closed") is True else [])
+    def whole(x):
+        return isinstance(x, int) and not isinstance(x, bool)
+    if not whole(head.get("segment")) or not isinstance(head.get("closed"), bool):
+        return ""
+    if head["closed"] and not (whole(head.get("records"))
+                               and isinstance(head.get("chain_head"), str)):
+        return ""
+    return json.dumps({k: head.get(k) for k in keys}) + "\n"
+
+
 def segment_files(directory: Path) -> list[Path]:
-    return sorted(p for p in Path(directory).iterdir()
-                  if p.suffix == ".seg" and p.stem.isdigit())
+    """Every ``.seg`` file (a misnamed one is then an error of `scan`)."""
+    return sorted(p for p in Path(directory).iterdir() if p.suffix == ".seg")
 
 
 def scan(directory: str | os.PathLike, on_record=None, allow_torn_tail: bool = True) -> Scan:
@@ -116,6 +133,10 @@ def scan(directory: str | os.PathLike, on_record=None, allow_torn_tail: bool = T
     result = Scan(head=head)
     previous = ZERO_HASH
     number = 0
+    if len(files) == head.get("segment", 0) + 1 and files[-1].stat().st_size <= HEADER.size:
+        raise JournalError(f"{files[-1].name} holds no record and HEAD does not name it: a "
+                           f"segment whose start a crash interrupted (opening the journal "
+                           f"removes it)")
     for i, path in enumerate(files):
         expected = i + 1
         if path.name != segment_name(expected):
@@ -170,12 +191,15 @@ def _scan_segment(path: Path, expected: int, number: int, previous: bytes, last:
         seg.records += count
     while pos < len(data):
         if data[pos:pos + 4] == SEAL_MAGIC[:4]:
+            if last and len(data) - pos < FOOTER.size and _tail_only(data, pos):
+                seg.end = pos                       # a seal cut short by a crash
+                return seg, previous, number, len(data) - pos
             _check_footer(data, pos, seg, previous, leaves, name, number)
             seg.sealed, seg.end = True, len(data)
             return seg, previous, number, 0
         torn = _torn(data, pos)
         if torn is not None:
-            if last:
+            if last and _tail_only(data, pos):
                 seg.end = pos
                 return seg, previous, number, len(data) - pos
             raise JournalError(torn, name, pos, number)
@@ -190,7 +214,7 @@ def _scan_segment(path: Path, expected: int, number: int, previous: bytes, last:
             if data[end - HASH_SIZE:end] != want:
                 problem = "chain hash mismatch (a record was changed, removed or reordered)"
         if problem is not None:
-            if last and (end == len(data) or data.count(0, pos) == len(data) - pos):
+            if last and (end == len(data) or data.count(0, end) == len(data) - end):
                 # the last write, half on disk; or zeros a crash left past the data
                 seg.end = pos
                 return seg, previous, number, len(data) - pos
@@ -213,11 +237,38 @@ def _torn(data: bytes, pos: int) -> str | None:
     if len(data) - pos < FRAME_HEAD.size:
         return "truncated frame header"
     length, _ = FRAME_HEAD.unpack_from(data, pos)
-    if length > MAX_PAYLOAD:
-        return f"frame length {length} too large"
     if pos + FRAME_HEAD.size + length + HASH_SIZE > len(data):
         return "truncated record"
     return None
+
+
+def _tail_only(data: bytes, pos: int) -> bool:
+    """Could data[pos:] be what a crash leaves of the last write: the first
+    bytes of one frame (or of the seal), then at most zeros, or bytes a
+    filesystem left there? No frame with a right CRC can follow it; damage in
+    the middle of the file, with good frames after it, fails this test."""
+    rest = len(data) - pos
+    if rest < FRAME_HEAD.size:
+        return True
+    if data[pos:pos + 4] == SEAL_MAGIC[:4]:
+        return rest < FOOTER.size and data[pos:pos + min(rest, 8)] == SEAL_MAGIC[:min(rest, 8)]
+    length, _ = FRAME_HEAD.unpack_from(data, pos)
+    end = pos + FRAME_HEAD.size + length + HASH_SIZE
+    if length > MAX_PAYLOAD or end >= len(data):
+        return not _frame_follows(data, pos + 1)
+    return data.count(0, end) == len(data) - end
+
+
+def _frame_follows(data: bytes, start: int, limit: int = 1 << 16) -> bool:
+    """Is there a frame with a right CRC starting somewhere after `start`?
+    (Looked for at the first `limit` offsets: only when a tail looks torn.)"""
+    end = len(data)
+    for q in range(start, min(end - FRAME_HEAD.size - HASH_SIZE, start + limit) + 1):
+        length, crc = FRAME_HEAD.unpack_from(data, q)
+        if 0 < length <= end - q - FRAME_HEAD.size - HASH_SIZE and \
+                zlib.crc32(data[q + 8:q + 8 + length]) == crc:
+            return True
+    return False
 
 
 def _check_footer(data, pos, seg, previous, leaves, name, number) -> None:

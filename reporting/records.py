@@ -15,10 +15,14 @@ Every payload is one msgpack array whose first element is the record kind:
   and the list of events it caused, byte for byte as the engine wrote them
   (`engine.events`; the first two fields of each are its sequence number and
   time).
+* ``[5, command_record]`` VOID: the COMMAND before it never ran. A crash
+  can leave a COMMAND at the end of the journal without its EVENTS; that
+  command was never acknowledged, so on restart the writer voids it (its
+  sender will send it again) rather than run it behind the sender's back.
 
-A COMMAND is always followed by its EVENTS; the pair is what the write-ahead
-rule is about: both are in the journal before the command's acknowledgement
-leaves the process.
+A COMMAND is always followed by its EVENTS (or a VOID); the pair is written
+in one go and is what the write-ahead rule is about: both are in the journal
+before the command's acknowledgement leaves the process.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from enum import IntEnum
 import msgspec
 
 __all__ = ["RecordKind", "venue_record", "names_record", "command_record", "events_record",
-           "decode"]
+           "void_record", "decode"]
 
 
 class RecordKind(IntEnum):
@@ -35,6 +39,7 @@ class RecordKind(IntEnum):
     COMMAND = 2
     EVENTS = 3
     NAMES = 4
+    VOID = 5
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -72,11 +77,17 @@ class EventsRecord(msgspec.Struct, array_like=True, frozen=True):
     events: msgspec.Raw
 
 
+class VoidRecord(msgspec.Struct, array_like=True, frozen=True):
+    kind: int
+    command_record: int
+
+
 _DECODERS = {
     RecordKind.VENUE: msgspec.msgpack.Decoder(Venue).decode,
     RecordKind.NAMES: msgspec.msgpack.Decoder(Names).decode,
     RecordKind.COMMAND: msgspec.msgpack.Decoder(CommandRecord).decode,
     RecordKind.EVENTS: msgspec.msgpack.Decoder(EventsRecord).decode,
+    RecordKind.VOID: msgspec.msgpack.Decoder(VoidRecord).decode,
 }
 
 
@@ -97,6 +108,10 @@ def events_record(command_record_number: int, events: bytes) -> bytes:
     """`events`: the msgpack array of the command's events, as the engine wrote it."""
     return _encode(EventsRecord(int(RecordKind.EVENTS), command_record_number,
                                 msgspec.Raw(events)))
+
+
+def void_record(command_record_number: int) -> bytes:
+    return _encode(VoidRecord(int(RecordKind.VOID), command_record_number))
 
 
 def decode(payload: bytes):

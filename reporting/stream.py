@@ -20,8 +20,8 @@ from engine.batch import array_to_commands
 from .format import ZERO_HASH, chain
 from .journal import Journal
 from .reader import JournalError, scan
-from .records import (CommandRecord, EventsRecord, Names, Venue, command_record, decode,
-                      events_record, names_record, venue_record)
+from .records import (CommandRecord, EventsRecord, Names, Venue, VoidRecord, command_record,
+                      decode, events_record, names_record, venue_record, void_record)
 
 _encode_command = mp.COMMAND_ENCODER.encode
 
@@ -40,10 +40,26 @@ class StreamWriter:
         self.journal.append(names_record(symbols, accounts))
 
     def command(self, command: bytes, events: bytes) -> int:
-        """One command (msgpack) and its events (the msgpack array); returns
-        the number of the events record."""
-        n = self.journal.append(command_record(command))
-        return self.journal.append(events_record(n, events))
+        """One command (msgpack) and its events (the msgpack array), in one
+        append (one sync); returns the number of the events record."""
+        n = self.journal.records
+        self.journal.append_many([command_record(command), events_record(n, events)])
+        return n + 1
+
+    def void_trailing_command(self) -> int | None:
+        """After a crash: if the journal ends with a COMMAND without its
+        EVENTS, void it (see `reporting.records`); returns its number."""
+        last = None
+
+        def keep(number, payload):
+            nonlocal last
+            last = (number, payload)
+        scan(self.journal.directory, keep)
+        if last is None or not isinstance(decode(last[1]), CommandRecord):
+            return None
+        self.journal.append(void_record(last[0]))
+        self.journal.sync()
+        return last[0]
 
     def chunk(self, cmds: np.ndarray, rows: np.ndarray, first_row: np.ndarray) -> int:
         """The commands of a batch-door chunk with their event rows (`first_row[i]`:
@@ -118,6 +134,10 @@ def read_stream(directory: str | os.PathLike, upto: int | None = None) -> Stream
             if pending is None or rec.command_record != pending[0]:
                 raise JournalError("events of no command before them", record=number)
             pairs.append((pending[0], pending[1], bytes(rec.events)))
+            pending = None
+        elif isinstance(rec, VoidRecord):
+            if pending is None or rec.command_record != pending[0]:
+                raise JournalError("a void of no command before it", record=number)
             pending = None
 
     found = scan(directory, on_record)
