@@ -193,7 +193,7 @@ class Hasher:
         n = len(payloads)
         blob = np.frombuffer(b"".join(payloads), np.uint8)
         offsets = np.zeros(n + 1, np.int64)
-        np.cumsum([len(p) for p in payloads], out=offsets[1:])
+        np.cumsum(np.fromiter(map(len, payloads), np.int64, count=n), out=offsets[1:])
         out = np.empty(int(offsets[-1]) + 40 * n, np.uint8)
         leaves = np.empty(32 * n, np.uint8)
         h = np.frombuffer(head, np.uint8).copy()
