@@ -43,6 +43,7 @@ class ReasonCode(IntEnum):
     ACCOUNT_REDUCING = 213
     KILL_SWITCH = 214
     INSTRUMENT_HALTED = 215
+    UNBOUNDED_MARKET_ORDER = 216
 
     # engine
     UNKNOWN_INSTRUMENT = 300
@@ -118,4 +119,6 @@ _TEXT = {
     ReasonCode.ACCOUNT_REDUCING: "account may only reduce its position",
     ReasonCode.KILL_SWITCH: "kill switch on",
     ReasonCode.INSTRUMENT_HALTED: "instrument halted",
+    ReasonCode.UNBOUNDED_MARKET_ORDER: ("market or stop order with no collar or price band "
+                                        "to bound it, on an account with money limits"),
 }

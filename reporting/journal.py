@@ -46,7 +46,7 @@ class Journal:
     def __init__(self, directory: str | os.PathLike, mode: str = "group", *,
                  group_records: int = 64, group_micros: int = 1000,
                  segment_bytes: int = 64 << 20, clock: Callable[[], int] = time.monotonic_ns,
-                 buffer_bytes: int = 1 << 20):
+                 buffer_bytes: int = 1 << 20, bus=None):
         if mode not in MODES:
             raise ValueError(f"durability mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.directory = Path(directory)
@@ -59,6 +59,8 @@ class Journal:
         self._buffer = bytearray()
         self._leaves = bytearray()          # the segment's 32-byte Merkle leaf hashes
         self._hasher = _hasher()
+        self.bus = bus                      # a `reporting.subscribers.RecordBus`, or None
+        self._unpublished: list[bytes] = []
         self._file = None
         self.closed = False
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -88,6 +90,8 @@ class Journal:
         self._leaves += leaf_hash(payload)
         self._segment_size += len(data)
         self.records = number + 1
+        if self.bus is not None:
+            self._unpublished.append(payload)
         if self.mode == "always":
             self.sync()
         elif self.mode == "group":
@@ -119,6 +123,8 @@ class Journal:
             self._leaves += leaves.tobytes()
             self._segment_size += len(frames)
         self.records = first + len(payloads)
+        if self.bus is not None:
+            self._unpublished.extend(payloads)
         if self.mode == "always":
             self.sync()
         elif self.mode == "group":
@@ -181,6 +187,10 @@ class Journal:
         finally:
             view.release()
             del self._buffer[:done]
+        if self.bus is not None and self._unpublished and not self._buffer:
+            first = self.records - len(self._unpublished)
+            self.bus.publish(first, self._unpublished)
+            self._unpublished = []
 
     def _start_segment(self) -> None:
         self.segment += 1

@@ -304,6 +304,45 @@ def _check_head(head: dict, result: Scan) -> None:
                                f"ending in {result.chain_head.hex()}")
 
 
+def read_range(directory: str | os.PathLike, start: int, stop: int) -> list[tuple[int, bytes]]:
+    """Records start..stop-1 as (number, payload), read from the segments that
+    hold them and checked from each segment's start (its header carries the
+    chain head before it). A frame still being written at the end of the last
+    segment ends the range early. For followers catching up, while the
+    journal is being written."""
+    out: list[tuple[int, bytes]] = []
+    files = segment_files(directory)
+    for i, path in enumerate(files):
+        if len(out) and out[-1][0] >= stop - 1:
+            break
+        data = path.read_bytes()
+        if len(data) < HEADER.size:
+            break
+        magic, _, _, _, first, previous = HEADER.unpack_from(data, 0)
+        if magic != SEGMENT_MAGIC:
+            raise JournalError("not a journal segment (bad magic)", path.name, 0)
+        if i + 1 < len(files):
+            nxt = files[i + 1].read_bytes()[:HEADER.size]
+            if len(nxt) == HEADER.size and HEADER.unpack(nxt)[4] <= start:
+                continue                            # all of it is before `start`
+        pos, number = HEADER.size, first
+        while pos < len(data) and number < stop:
+            if data[pos:pos + 4] == SEAL_MAGIC[:4] or _torn(data, pos) is not None:
+                break
+            length, crc = FRAME_HEAD.unpack_from(data, pos)
+            payload = data[pos + 8:pos + 8 + length]
+            end = pos + 8 + length + HASH_SIZE
+            want = chain(previous, number, payload)
+            if zlib.crc32(payload) != crc or data[end - HASH_SIZE:end] != want:
+                if i + 1 == len(files) and end >= len(data):
+                    break                           # still being written
+                raise JournalError("record does not check", path.name, pos, number)
+            if number >= start:
+                out.append((number, payload))
+            previous, number, pos = want, number + 1, end
+    return out
+
+
 def records(directory: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
     """Every record's (number, payload), after verifying the whole journal."""
     out: list[tuple[int, bytes]] = []

@@ -62,6 +62,7 @@ X_GROSS = int(ReasonCode.GROSS_POSITION_LIMIT)
 X_CREDIT = int(ReasonCode.CREDIT_LIMIT)
 X_OPEN_ORDERS = int(ReasonCode.MAX_OPEN_ORDERS)
 X_DAILY = int(ReasonCode.DAILY_LIMIT)
+X_UNBOUNDED = int(ReasonCode.UNBOUNDED_MARKET_ORDER)
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -131,14 +132,14 @@ def market_limit(books, b, side, ref, width):
 
 
 @kernel
-def market_bound(books, b, side, ref):
+def market_bound(books, b, side):
     """The worst price an uncollared market order can reach: the edge of the
-    instrument's price band on its side, else (no band) the reference."""
+    instrument's price band on its side; 0 when there is no band."""
     if side == BUY and books[b]["band_hi"] != NO_LIMIT:
         return books[b]["band_hi"]
     if side == SELL and books[b]["band_lo"] > 0:
         return books[b]["band_lo"]
-    return ref
+    return 0
 
 
 # ---------------------------------------------------------------- the checks
@@ -252,14 +253,14 @@ def book_slot(ids, order_id):
 
 
 @kernel
-def exposure_price(orders, o, fallback):
-    """The price an order's open quantity is counted at: its limit, else its
-    stop, else `fallback` (a market order's: it never outlives its command)."""
+def exposure_price(orders, o, own, fallback):
+    """The price an order's open quantity is counted at: its limit price. An
+    order without one is the command's own market order (slot `own`, counted
+    at `fallback`, the bound the checks gave it) or an unbounded stop order,
+    counted at 0 (only accounts without money limits may send those)."""
     if orders[o]["price"] > 0:
         return orders[o]["price"]
-    if orders[o]["stop_price"] > 0:
-        return orders[o]["stop_price"]
-    return fallback
+    return fallback if o == own else 0
 
 
 @kernel
@@ -323,27 +324,27 @@ def fill(accounts, positions, instruments, n_instruments, a, b, side, qty, price
 
 @kernel
 def follow_trade_side(accounts, positions, instruments, orders, ids, n_instruments, b, side,
-                      order_id, a, qty, price, leaves, aggressor, fallback):
+                      order_id, a, qty, price, leaves, aggressor, own, fallback):
     """Book-keeping of one side of a trade. A resting order is counted at its
-    own price, the trade's; the aggressor at its limit (or stop, or the
-    command's price for a market order)."""
+    own price, the trade's; the aggressor at its exposure price."""
     at = price
     if aggressor:
-        at = exposure_price(orders, book_slot(ids, order_id), fallback)
+        at = exposure_price(orders, book_slot(ids, order_id), own, fallback)
     fill(accounts, positions, instruments, n_instruments, a, b, side, qty, price)
     move_open(accounts, positions, instruments, n_instruments, a, b, side, -qty, at,
               -1 if leaves == 0 else 0)
 
 
 @kernel
-def follow_events(t, accounts, positions, instruments, start, end, risk_price, old_leaves,
-                  old_price):
+def follow_events(t, accounts, positions, instruments, start, end, order_id, risk_price,
+                  old_leaves, old_price):
     """Keep the risk arrays in step with the book's events ev[start:end] of one
-    command. `risk_price`: the command's own order's exposure price;
-    `old_leaves`, `old_price`: a replaced order's open quantity and price before
-    the command. Orders are read from the book's own records."""
+    command about `order_id`. `risk_price`: the command's own order's exposure
+    price; `old_leaves`, `old_price`: a replaced order's open quantity and
+    price before the command. Orders are read from the book's own records."""
     orders, levels, books, eaccounts, ids, ladders, rungs, ctr, ev, out = unpack(t)
     n_i = instruments.shape[0]
+    own = book_slot(ids, order_id)
     for i in range(start, end):
         kind = ev[i, EV_KIND]
         if kind == EV_TRADE:
@@ -351,10 +352,10 @@ def follow_events(t, accounts, positions, instruments, start, end, risk_price, o
             buy_aggr = ev[i, TR_AGGRESSOR] == BUY
             follow_trade_side(accounts, positions, instruments, orders, ids, n_i, b, BUY,
                               ev[i, TR_BUY_ID], ev[i, TR_BUY_ACCOUNT], qty, price,
-                              ev[i, TR_BUY_LEAVES], buy_aggr, risk_price)
+                              ev[i, TR_BUY_LEAVES], buy_aggr, own, risk_price)
             follow_trade_side(accounts, positions, instruments, orders, ids, n_i, b, SELL,
                               ev[i, TR_SELL_ID], ev[i, TR_SELL_ACCOUNT], qty, price,
-                              ev[i, TR_SELL_LEAVES], not buy_aggr, risk_price)
+                              ev[i, TR_SELL_LEAVES], not buy_aggr, own, risk_price)
         elif kind == EV_ACCEPTED:
             move_open(accounts, positions, instruments, n_i, ev[i, AC_ACCOUNT],
                       ev[i, AC_INSTRUMENT], ev[i, AC_SIDE], ev[i, AC_QTY], risk_price, 1)
@@ -368,7 +369,7 @@ def follow_events(t, accounts, positions, instruments, start, end, risk_price, o
             o = book_slot(ids, oid)
             move_open(accounts, positions, instruments, n_i, orders[o]["account"],
                       orders[o]["instrument"], orders[o]["side"], -qty,
-                      exposure_price(orders, o, risk_price), -1 if leaves == 0 else 0)
+                      exposure_price(orders, o, own, risk_price), -1 if leaves == 0 else 0)
         elif kind == EV_REPLACED:
             o = book_slot(ids, ev[i, RP_ORDER_ID])
             a, b, side = orders[o]["account"], orders[o]["instrument"], orders[o]["side"]
@@ -376,7 +377,7 @@ def follow_events(t, accounts, positions, instruments, start, end, risk_price, o
             move_open(accounts, positions, instruments, n_i, a, b, side, -old_leaves,
                       old_price, 0)
             move_open(accounts, positions, instruments, n_i, a, b, side, leaves,
-                      exposure_price(orders, o, old_price), -1 if leaves == 0 else 0)
+                      exposure_price(orders, o, own, old_price), -1 if leaves == 0 else 0)
 
 
 # ---------------------------------------------------------------- one command
@@ -423,16 +424,26 @@ def check_new_order(t, accounts, positions, instruments, rings, rctr, order_id, 
             if tif != FOK:
                 tif = IOC
         else:       # no collar: the worst price it may reach, the band's edge
-            risk_price = market_bound(books, b, side, ref)
+            risk_price = market_bound(books, b, side)
             if risk_price <= 0 and has_money_limits(accounts[a]):
-                return X_NO_REFERENCE, 0, 0, ord_type, tif, price, 0
+                return X_UNBOUNDED, 0, 0, ord_type, tif, price, 0
+    elif ord_type == STOP:
+        # Triggered, a stop is a market order. Where a collar is set it becomes
+        # a stop-limit at the collar around its stop price (as exchanges'
+        # stop protection does: what does not fill rests there). Without one
+        # it is counted at 0 until it trades, which only an account without
+        # money limits may do: the book forgets its stop price once triggered.
+        w = collar_width(instruments, b, stop_price)
+        if w >= 0:
+            price = market_limit(books, b, side, stop_price, w)
+            risk_price, ord_type = price, STOP_LIMIT
+        elif has_money_limits(accounts[a]):
+            return X_UNBOUNDED, 0, 0, ord_type, tif, price, 0
     elif risk_price > 0 and width >= 0 and ref > 0:
         if side == BUY and risk_price > ref + width:
             return X_COLLAR, ref + width, risk_price, ord_type, tif, price, 0
         if side == SELL and risk_price < ref - width:
             return X_COLLAR, ref - width, risk_price, ord_type, tif, price, 0
-    if ord_type == STOP:
-        risk_price = stop_price
     money = mul(qty, mul(risk_price, instruments[b]["tick_money"]))
     rc, limit, value = check_exposure(accounts, positions, instruments, a, b, n_i, side, flags,
                                       qty, money, qty, money, True)
@@ -456,8 +467,9 @@ def check_replace(t, accounts, positions, instruments, rings, rctr, o, price, st
                                       accounts[a]["cancel_ring_pos"], ts)
     if rc != 0:
         return rc, limit, value
-    old_price = exposure_price(orders, o, 0)
-    new_price = price if price > 0 else (stop_price if stop_price > 0 else old_price)
+    old_price = exposure_price(orders, o, o, 0)
+    # an unbounded stop order has no limit price, and a replace cannot give it one
+    new_price = price if (price > 0 and orders[o]["price"] > 0) else old_price
     if price > 0 and price != orders[o]["price"]:
         ref = reference_price(books, ladders, instruments, b)
         width = collar_width(instruments, b, ref)
@@ -510,7 +522,7 @@ def execute(t, accounts, positions, instruments, rings, rctr, kind, order_id, b,
                        orders[live]["account"], CMD_REPLACE, rc, limit, value)
                 return OK
             old_leaves = orders[live]["qty"] + orders[live]["hidden"]
-            old_price = exposure_price(orders, live, 0)
+            old_price = exposure_price(orders, live, live, 0)
     start = ctr[C_NEV]
     status = mk.execute(t, kind, order_id, b, a, side, ord_type, tif, flags, price, stop_price,
                         qty, display, ts)
@@ -524,8 +536,8 @@ def execute(t, accounts, positions, instruments, rings, rctr, kind, order_id, b,
             ra = orders[live]["account"]
             ring_note(rings, accounts, ra, rings.shape[1] - rctr[R_CANCEL_CAP],
                       accounts[ra]["max_cancels_per_second"], 1, ts)
-    follow_events(t, accounts, positions, instruments, start, end, risk_price, old_leaves,
-                  old_price)
+    follow_events(t, accounts, positions, instruments, start, end, order_id, risk_price,
+                  old_leaves, old_price)
     return OK
 
 

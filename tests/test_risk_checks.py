@@ -351,7 +351,7 @@ def test_uncollared_market_buy_counts_at_the_band_edge_against_credit():
     assert usage(g)["credit_used"] == "1000.00"      # the position, at what it cost
 
 
-def test_uncollared_market_order_without_any_bound_needs_a_reference_for_money_limits():
+def test_unbounded_market_and_stop_orders_need_an_account_without_money_limits():
     g = RiskGate(parse_config("""
         [instruments.X]
         tick_size = "0.01"
@@ -360,7 +360,9 @@ def test_uncollared_market_order_without_any_bound_needs_a_reference_for_money_l
         [risk.accounts.ALICE]
         max_order_notional = "1000"
     """))
-    fails(g, market(BUY, 1, instrument=0), R.NO_REFERENCE_PRICE)
+    fails(g, market(BUY, 1, instrument=0), R.UNBOUNDED_MARKET_ORDER)
+    fails(g, order(BUY, 1, 0, instrument=0, ord_type=OrdType.STOP, stop_price=100),
+          R.UNBOUNDED_MARKET_ORDER)
     passes(g, market(BUY, 1, account=BOB, instrument=0))     # BOB has no money limit
 
 
