@@ -81,31 +81,12 @@ class Journal:
 
     def append(self, payload: bytes) -> int:
         """Add one record; returns its number (from 0)."""
-        if self.closed:
-            raise JournalError("the journal is closed")
-        number = self.records
-        self.chain_head = chain(self.chain_head, number, payload)
-        data = frame(payload, self.chain_head)
-        self._buffer += data
-        self._leaves += leaf_hash(payload)
-        self._segment_size += len(data)
-        self.records = number + 1
-        if self.bus is not None:
-            self._unpublished.append(payload)
-        if self.mode == "always":
-            self.sync()
-        elif self.mode == "group":
-            self.poll()
-        elif len(self._buffer) >= self.buffer_bytes:
-            self._write()
-        if self._segment_size >= self.segment_bytes:
-            self._seal_and_roll()
-        return number
+        return self.append_many([payload])
 
     def append_many(self, payloads: list[bytes]) -> int:
         """Add records in one go (framed by one compiled call where it can be);
-        returns the number of the first. Durability as for `append`, with one
-        sync for the lot."""
+        returns the number of the first. With `always`, one fdatasync covers
+        them all; a command and its events go in together this way."""
         if self.closed:
             raise JournalError("the journal is closed")
         first = self.records

@@ -170,7 +170,7 @@ def run_stream(args) -> None:
         def dying_append_many(payloads: list) -> int:
             if payloads and payloads[0][1:2] == b"\x02":
                 if state["commands"] == target:
-                    journal.append(payloads[0])
+                    append_many(payloads[:1])
                     journal.sync()
                     _die()              # the EVENTS of command `target`: never written
                 state["commands"] += 1
