@@ -249,7 +249,9 @@ def _report(args) -> int:
     filters = Filters(_time_arg(args.start, "--from"), _time_arg(args.end, "--to"),
                       args.account, args.symbol)
     try:
-        data, manifest = make_report(args.kind, args.journal, args.format, filters)
+        from .journal_cli import progress_bar
+        data, manifest = make_report(args.kind, args.journal, args.format, filters,
+                                     progress=progress_bar("reading the journal"))
     except JournalError as exc:
         print(f"oms: journal {args.journal}: {exc}", file=sys.stderr)
         return 1

@@ -25,12 +25,24 @@ from reporting.records import CommandRecord, EventsRecord, Names, Venue, VoidRec
 from risk.commands import KillSwitch, NewTradingDay, SetAccountState, SetLimit
 
 EXIT_BAD = 1
+
+
+def progress_bar(what: str):
+    """A `progress(done, total)` that redraws one line on a terminal's stderr
+    (None elsewhere, so that logs and pipes stay clean)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        print(f"\r{what}: segment {done}/{total}", end=end, file=sys.stderr, flush=True)
+    return show
 _ANY = msgspec.msgpack.Decoder()
 
 
 def verify(directory: str, out=sys.stdout) -> int:
     try:
-        found = scan(directory)
+        found = scan(directory, progress=progress_bar("verifying"))
     except JournalError as exc:
         print(f"oms: journal {directory}: {exc}", file=sys.stderr)
         return EXIT_BAD
@@ -62,7 +74,7 @@ def stats(directory: str, as_json: bool = False, out=sys.stdout) -> int:
                 first_ts = ts if first_ts is None else first_ts
                 last_ts = ts
     try:
-        found = scan(directory, on_record)
+        found = scan(directory, on_record, progress=progress_bar("reading"))
     except JournalError as exc:
         print(f"oms: journal {directory}: {exc}", file=sys.stderr)
         return EXIT_BAD
@@ -142,7 +154,7 @@ def replay(directory: str, check: bool, out=sys.stdout) -> int:
               file=sys.stderr)
         return 2
     try:
-        result = replay_check(directory)
+        result = replay_check(directory, progress=progress_bar("reading"))
     except JournalError as exc:
         print(f"oms: journal {directory}: {exc}", file=sys.stderr)
         return EXIT_BAD

@@ -38,10 +38,10 @@ class CheckResult:
     differences: list[tuple[int, bytes, bytes]]     # (command record, journaled, replayed)
 
 
-def replay_check(directory: str | os.PathLike, limit: int = 10) -> CheckResult:
+def replay_check(directory: str | os.PathLike, limit: int = 10, progress=None) -> CheckResult:
     """Run the journal's commands through a fresh engine of its venue and
     compare every command's events with the journaled ones, byte for byte."""
-    stream = read_stream(directory)
+    stream = read_stream(directory, progress=progress)
     _, book = venue_of(stream)
     differences = []
     for number, command, events in stream.pairs:

@@ -284,14 +284,15 @@ def render(export: Export, fmt: str, origin: dict, filters: Filters) -> bytes:
 
 
 def make_report(kind: str, directory: str | os.PathLike, fmt: str = "csv",
-                filters: Filters = Filters(), upto: int | None = None) -> tuple[bytes, dict]:
+                filters: Filters = Filters(), upto: int | None = None,
+                progress=None) -> tuple[bytes, dict]:
     """(file bytes, manifest) of a report on the journal's first `upto`
     records (all by default)."""
     if kind not in KINDS:
         raise ValueError(f"report must be one of {', '.join(KINDS)}, got {kind!r}")
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    stream, records, head = _stream_upto(directory, upto)
+    stream, records, head = _stream_upto(directory, upto, progress)
     export = build(kind, stream, filters)
     origin = provenance(directory, records, head)
     data = render(export, fmt, origin, filters)
@@ -300,8 +301,8 @@ def make_report(kind: str, directory: str | os.PathLike, fmt: str = "csv",
     return data, manifest
 
 
-def _stream_upto(directory, upto: int | None) -> tuple[Stream, int, bytes]:
-    stream = read_stream(directory, upto)
+def _stream_upto(directory, upto: int | None, progress=None) -> tuple[Stream, int, bytes]:
+    stream = read_stream(directory, upto, progress)
     return stream, stream.records, stream.chain_head
 
 

@@ -122,9 +122,11 @@ def segment_files(directory: Path) -> list[Path]:
     return sorted(p for p in Path(directory).iterdir() if p.suffix == ".seg")
 
 
-def scan(directory: str | os.PathLike, on_record=None, allow_torn_tail: bool = True) -> Scan:
+def scan(directory: str | os.PathLike, on_record=None, allow_torn_tail: bool = True,
+         progress=None) -> Scan:
     """Verify the journal in `directory`; `on_record(number, payload)` sees
-    every record in order. Raises `JournalError` at the first problem."""
+    every record in order; `progress(segments done, segments)` after each
+    segment. Raises `JournalError` at the first problem."""
     directory = Path(directory)
     head = read_head(directory)
     files = segment_files(directory)
@@ -150,6 +152,8 @@ def scan(directory: str | os.PathLike, on_record=None, allow_torn_tail: bool = T
         if not last:
             seg.leaves = bytearray()        # only the tail's are needed (to seal it later)
         result.segments.append(seg)
+        if progress is not None:
+            progress(i + 1, len(files))
         result.torn_bytes = torn
     result.records, result.chain_head = number, previous
     _check_head(head, result)

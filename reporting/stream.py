@@ -103,7 +103,8 @@ class Stream:
     chain_head: bytes = b""                      # the chain hash of the last one
 
 
-def read_stream(directory: str | os.PathLike, upto: int | None = None) -> Stream:
+def read_stream(directory: str | os.PathLike, upto: int | None = None,
+                progress=None) -> Stream:
     """Verify the journal and split its first `upto` records (all by default)
     into its venue and command/event pairs."""
     venue, names, pairs, pending = None, None, [], None
@@ -140,7 +141,7 @@ def read_stream(directory: str | os.PathLike, upto: int | None = None) -> Stream
                 raise JournalError("a void of no command before it", record=number)
             pending = None
 
-    found = scan(directory, on_record)
+    found = scan(directory, on_record, progress=progress)
     if venue is None:
         raise JournalError("empty journal: no venue record")
     if upto is not None and upto > found.records:

@@ -68,3 +68,15 @@ def test_a_subscriber_in_another_thread_follows_live(tmp_path):
     t.join(10)
     journal.close()
     assert got == [(n, payload(n)) for n in range(500)]
+
+
+def test_scan_reports_progress_segment_by_segment(tmp_path):
+    from reporting.reader import scan
+    journal = Journal(tmp_path / "j", "none", segment_bytes=500)
+    for n in range(100):
+        journal.append(payload(n))
+    journal.close()
+    seen = []
+    found = scan(tmp_path / "j", progress=lambda done, total: seen.append((done, total)))
+    total = len(found.segments)
+    assert total > 3 and seen == [(k, total) for k in range(1, total + 1)]
