@@ -139,8 +139,13 @@ class MatchingEngine:
     def submit_raw(self, cmd: bytes) -> bytes:
         """`submit_encoded`, returning the events as the msgpack array the
         kernels wrote (as the journal holds them)."""
+        return self.submit_raw_with(lambda c: self._submit_one(self.table, c), cmd)
+
+    def submit_raw_with(self, one, cmd: bytes) -> bytes:
+        """`submit_raw` through the per-command kernel call `one(cmd)` (the
+        risk gate's, with its own arrays): growing the arrays when it asks."""
         while True:
-            n = self._submit_one(self.table, cmd)
+            n = one(cmd)
             if n >= 0:
                 return bytes(self.out_view[:n])
             if n == mp.BAD_COMMAND:
@@ -152,6 +157,13 @@ class MatchingEngine:
         """Run an array of COMMAND_DTYPE records in order; returns the number
         of events. `on_events` gets the event rows chunk by chunk; the rows are
         a view into a buffer that is reused once it returns."""
+        return self.run_with(lambda c, i, j, first: self._run_batch(self.table, c, i, j, first),
+                             cmds, on_events, chunk)
+
+    def run_with(self, batch, cmds: np.ndarray, on_events: EventSink | None = None,
+                 chunk: int = 4096) -> int:
+        """`run` through the batch kernel call `batch(cmds, start, end,
+        first_event) -> (next, status)` (the risk gate's, with its own arrays)."""
         if cmds.dtype != COMMAND_DTYPE:
             raise TypeError("commands must be a COMMAND_DTYPE array")
         if len(self._first) < chunk:
@@ -160,7 +172,7 @@ class MatchingEngine:
         i, n = 0, len(cmds)
         while i < n:
             self.ctr[C_NEV] = 0
-            nxt, status = self._run_batch(self.table, cmds, i, min(n, i + chunk), self._first)
+            nxt, status = batch(cmds, i, min(n, i + chunk), self._first)
             rows = int(self.ctr[C_NEV])
             total += rows
             if nxt > i and on_events is not None:

@@ -27,6 +27,7 @@ from engine.matching import MatchingEngine
 from engine.refdata import ReferenceData
 
 from . import flowgen
+from .bench import best_of
 from .machine import describe, machine_row, two_columns
 
 INSTRUMENTS, ACCOUNTS = 4, 16
@@ -77,8 +78,8 @@ def bench_risk(orders: int = 1_000_000, seed: int = 1, progress=None) -> dict:
     lat_risk, ev_risk, rejects = _timed(gated(), structs)
 
     say("batch door, without and with the checks")
-    batch_plain = _best_batch(plain, cmds)
-    batch_risk = _best_batch(gated, cmds)
+    batch_plain = best_of(3, lambda book: book.run(cmds), setup=plain)[0]
+    batch_risk = best_of(3, lambda book: book.run(cmds), setup=gated)[0]
     if ev_plain != ev_risk:
         raise AssertionError(f"the checks changed the flow: {ev_plain} events without, "
                              f"{ev_risk} with")
@@ -110,16 +111,6 @@ def _timed(book, structs: list) -> tuple[np.ndarray, int, int]:
         events += len(evs)
         rejects += sum(1 for e in evs if type(e).__name__ == "Rejected" and e.reason // 100 == 2)
     return out, events, rejects
-
-
-def _best_batch(make, cmds: np.ndarray, runs: int = 3) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        book = make()
-        start = time.perf_counter()
-        book.run(cmds)
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def table(f: dict) -> str:

@@ -207,10 +207,16 @@ def _demo(args) -> int:
     return run_demo(args.orders)
 
 
+def _progress():
+    """A benchmark's progress messages, on a terminal's stderr only."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)
+
+
 def _bench_book(args) -> int:
     from .bench import main as bench_main
-    progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) \
-        if sys.stderr.isatty() else None
+    progress = _progress()
     return bench_main(args.orders, args.deep, args.json, args.seed, args.reference_limit,
                       progress)
 
@@ -238,8 +244,7 @@ def _risk_show(args) -> int:
 
 def _bench_risk(args) -> int:
     from .bench_risk import main as bench_main
-    progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) \
-        if sys.stderr.isatty() else None
+    progress = _progress()
     return bench_main(args.orders, args.json, args.seed, progress)
 
 
@@ -300,8 +305,7 @@ def _journal(what: str, directory: str, **options) -> int:
 
 def _bench_journal(args) -> int:
     from .bench_journal import main as bench_main
-    progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) \
-        if sys.stderr.isatty() else None
+    progress = _progress()
     return bench_main(args.records, args.always_records, args.dir, args.json, progress)
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from engine.config import parse_config
 from engine.matching import MatchingEngine
-from engine.prices import Tick
 from engine.refdata import ReferenceData
+from reporting.exports import reference_of
 from reporting.stream import Stream, read_stream
 
 
@@ -20,16 +20,8 @@ def venue_of(stream: Stream) -> tuple[ReferenceData, object]:
         config = parse_config(v.config, v.source)
         ref = ReferenceData.from_config(config)
         return ref, RiskGate(config, ref=ref)
-    ref = ReferenceData.any_symbol(Tick.parse(v.tick))
-    engine = MatchingEngine()
-    ref.on_new_instrument = lambda index, spec: engine.add_instrument(spec)
-    ref.on_new_account = lambda index, spec: engine.add_account(spec)
-    if stream.names is not None:
-        for symbol in stream.names.symbols:
-            ref.instrument(symbol)
-        for account in stream.names.accounts:
-            ref.account(account)
-    return ref, engine
+    ref = reference_of(stream)
+    return ref, MatchingEngine(ref.book_specs(), ref.account_specs())
 
 
 @dataclass

@@ -79,6 +79,30 @@ def _put_u32(out, p, x):
 
 
 @njit(cache=True)
+def _chain_hash(init, update, final, c, head, scratch, number, buf, a, length, out):
+    """out[:32] = SHA-256(head || u64 number || buf[a:a + length]), the chain
+    hash (`reporting.format.chain`); scratch[:8] holds the number."""
+    for k in range(8):
+        scratch[k] = (number >> (8 * k)) & 0xFF
+    init(c)
+    update(c, head.ctypes.data, 32)
+    update(c, scratch.ctypes.data, 8)
+    update(c, buf[a:].ctypes.data, length)
+    final(out.ctypes.data, c)
+
+
+@njit(cache=True)
+def _leaf_hash(init, update, final, c, scratch, buf, a, length, out):
+    """out[:32] = SHA-256(0x00 || buf[a:a + length]), the Merkle leaf
+    (`reporting.format.leaf_hash`); scratch[8] holds the 0x00."""
+    scratch[8] = 0
+    init(c)
+    update(c, scratch[8:].ctypes.data, 1)
+    update(c, buf[a:].ctypes.data, length)
+    final(out.ctypes.data, c)
+
+
+@njit(cache=True)
 def frame_batch(init, update, final, payloads, offsets, n, number, head, out, leaves, ctx,
                 scratch, table):
     """Frame payloads[offsets[i]:offsets[i+1]] for i < n as records number,
@@ -93,19 +117,10 @@ def frame_batch(init, update, final, payloads, offsets, n, number, head, out, le
         _put_u32(out, p, length)
         _put_u32(out, p + 4, crc32(payloads, a, b, table))
         out[p + 8:p + 8 + length] = payloads[a:b]
-        for k in range(8):
-            scratch[k] = ((number + i) >> (8 * k)) & 0xFF
-        init(c)
-        update(c, head.ctypes.data, 32)
-        update(c, scratch.ctypes.data, 8)
-        update(c, payloads[a:].ctypes.data, length)
-        final(head.ctypes.data, c)
+        _chain_hash(init, update, final, c, head, scratch, number + i, payloads, a, length,
+                    head)
         out[p + 8 + length:p + 40 + length] = head
-        scratch[8] = 0
-        init(c)
-        update(c, scratch[8:].ctypes.data, 1)
-        update(c, payloads[a:].ctypes.data, length)
-        final(leaves[32 * i:].ctypes.data, c)
+        _leaf_hash(init, update, final, c, scratch, payloads, a, length, leaves[32 * i:])
         p += 40 + length
     return p
 
@@ -136,23 +151,14 @@ def check_frames(init, update, final, data, pos, end, number, head, leaves, ctx,
         a = pos + 8
         if crc32(data, a, a + length, table) != crc:
             return pos, count, 1
-        for k in range(8):
-            scratch[k] = ((number + count) >> (8 * k)) & 0xFF
-        init(c)
-        update(c, head.ctypes.data, 32)
-        update(c, scratch.ctypes.data, 8)
-        update(c, data[a:].ctypes.data, length)
-        final(scratch[16:].ctypes.data, c)
+        _chain_hash(init, update, final, c, head, scratch, number + count, data, a, length,
+                    scratch[16:])
         for k in range(32):
             if scratch[16 + k] != data[a + length + k]:
                 return pos, count, 1
         head[:] = scratch[16:48]
         if 32 * (count + 1) <= leaves.shape[0]:
-            scratch[8] = 0
-            init(c)
-            update(c, scratch[8:].ctypes.data, 1)
-            update(c, data[a:].ctypes.data, length)
-            final(leaves[32 * count:].ctypes.data, c)
+            _leaf_hash(init, update, final, c, scratch, data, a, length, leaves[32 * count:])
         pos = a + length + 32
         count += 1
     return pos, count, 0

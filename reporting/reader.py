@@ -207,16 +207,7 @@ def _scan_segment(path: Path, expected: int, number: int, previous: bytes, last:
                 seg.end = pos
                 return seg, previous, number, len(data) - pos
             raise JournalError(torn, name, pos, number)
-        length, crc = FRAME_HEAD.unpack_from(data, pos)
-        payload = data[pos + 8:pos + 8 + length]
-        end = pos + 8 + length + HASH_SIZE
-        problem = None
-        if zlib.crc32(payload) != crc:
-            problem = "CRC mismatch"
-        else:
-            want = chain(previous, number, payload)
-            if data[end - HASH_SIZE:end] != want:
-                problem = "chain hash mismatch (a record was changed, removed or reordered)"
+        payload, want, end, problem = _read_frame(data, pos, previous, number)
         if problem is not None:
             if last and (end == len(data) or data.count(0, end) == len(data) - end):
                 # the last write, half on disk; or zeros a crash left past the data
@@ -234,6 +225,22 @@ def _scan_segment(path: Path, expected: int, number: int, previous: bytes, last:
     if not last:
         raise JournalError("not sealed, yet not the last segment", name, pos, number)
     return seg, previous, number, 0
+
+
+def _read_frame(data: bytes, pos: int, previous: bytes,
+                number: int) -> tuple[bytes, bytes, int, str | None]:
+    """(payload, chain hash, end, problem) of the whole frame at `pos` as
+    record `number` after chain hash `previous`; problem None if it checks."""
+    length, crc = FRAME_HEAD.unpack_from(data, pos)
+    payload = data[pos + 8:pos + 8 + length]
+    end = pos + 8 + length + HASH_SIZE
+    if zlib.crc32(payload) != crc:
+        return payload, b"", end, "CRC mismatch"
+    want = chain(previous, number, payload)
+    if data[end - HASH_SIZE:end] != want:
+        return payload, want, end, ("chain hash mismatch (a record was changed, removed or "
+                                    "reordered)")
+    return payload, want, end, None
 
 
 def _torn(data: bytes, pos: int) -> str | None:
@@ -333,14 +340,11 @@ def read_range(directory: str | os.PathLike, start: int, stop: int) -> list[tupl
         while pos < len(data) and number < stop:
             if data[pos:pos + 4] == SEAL_MAGIC[:4] or _torn(data, pos) is not None:
                 break
-            length, crc = FRAME_HEAD.unpack_from(data, pos)
-            payload = data[pos + 8:pos + 8 + length]
-            end = pos + 8 + length + HASH_SIZE
-            want = chain(previous, number, payload)
-            if zlib.crc32(payload) != crc or data[end - HASH_SIZE:end] != want:
+            payload, want, end, problem = _read_frame(data, pos, previous, number)
+            if problem is not None:
                 if i + 1 == len(files) and end >= len(data):
                     break                           # still being written
-                raise JournalError("record does not check", path.name, pos, number)
+                raise JournalError(problem, path.name, pos, number)
             if number >= start:
                 out.append((number, payload))
             previous, number, pos = want, number + 1, end

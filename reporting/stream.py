@@ -19,7 +19,7 @@ from engine.batch import array_to_commands
 
 from .format import ZERO_HASH, chain
 from .journal import Journal
-from .reader import JournalError, scan
+from .reader import JournalError, read_range, scan
 from .records import (CommandRecord, EventsRecord, Names, Venue, VoidRecord, command_record,
                       decode, events_record, names_record, venue_record, void_record)
 
@@ -49,17 +49,14 @@ class StreamWriter:
     def void_trailing_command(self) -> int | None:
         """After a crash: if the journal ends with a COMMAND without its
         EVENTS, void it (see `reporting.records`); returns its number."""
-        last = None
-
-        def keep(number, payload):
-            nonlocal last
-            last = (number, payload)
-        scan(self.journal.directory, keep)
-        if last is None or not isinstance(decode(last[1]), CommandRecord):
+        n = self.journal.records
+        # opening the journal verified it: read back only its last record
+        last = read_range(self.journal.directory, n - 1, n) if n else []
+        if not last or not isinstance(decode(last[0][1]), CommandRecord):
             return None
-        self.journal.append(void_record(last[0]))
+        self.journal.append(void_record(n - 1))
         self.journal.sync()
-        return last[0]
+        return n - 1
 
     def chunk(self, cmds: np.ndarray, rows: np.ndarray, first_row: np.ndarray) -> int:
         """The commands of a batch-door chunk with their event rows (`first_row[i]`:

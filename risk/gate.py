@@ -19,7 +19,7 @@ from engine import msgpack_kernels as mp
 from engine.commands import MassCancel
 from engine.config import Config, ConfigError
 from engine.events import Event, Rejected
-from engine.layout import C_NEV, C_SEQ, COMMAND_DTYPE, NEED_EVENTS, OK
+from engine.layout import C_SEQ, COMMAND_DTYPE
 from engine.matching import MatchingEngine, entry_point
 from engine.prices import format_ticks
 from engine.reasons import ReasonCode
@@ -170,7 +170,15 @@ class RiskGate:
         """Run one command (an engine command or a `RiskCommand`); its events."""
         if isinstance(cmd, RiskCommand):
             return self._risk_command(cmd)
-        return self.submit_encoded(mp.COMMAND_ENCODER.encode(cmd))
+        encoded = mp.COMMAND_ENCODER.encode(cmd)
+        e = self.engine
+        # the hot path, as `MatchingEngine.submit`: decode straight from the
+        # output buffer; growing the arrays goes the long way round
+        n = self._submit_one(e.table, self.accounts, self.positions, self.instruments,
+                             self.rings, self.rctr, encoded)
+        if n >= 0:
+            return mp.EVENT_DECODER.decode(e.out_view[:n])
+        return self.submit_encoded(encoded)
 
     def submit_encoded(self, cmd: bytes) -> list[Event]:
         return mp.EVENT_DECODER.decode(self.submit_raw(cmd))
@@ -181,36 +189,14 @@ class RiskGate:
         if cmd[:1] and (0x80 <= cmd[0] <= 0x8F or cmd[0] in (0xDE, 0xDF)):
             return mp.COMMAND_ENCODER.encode(self._risk_command(_RISK_COMMANDS.decode(cmd)))
         e = self.engine
-        while True:
-            n = self._submit_one(e.table, self.accounts, self.positions, self.instruments,
-                                 self.rings, self.rctr, cmd)
-            if n >= 0:
-                return bytes(e.out_view[:n])
-            if n == mp.BAD_COMMAND:
-                raise ValueError(f"not an encoded command: {cmd!r}")
-            e.grow(n)
+        return e.submit_raw_with(lambda c: self._submit_one(e.table, *self._arrays(), c), cmd)
 
     def run(self, cmds: np.ndarray, on_events=None, chunk: int = 4096) -> int:
         """`MatchingEngine.run` with the checks."""
-        if cmds.dtype != COMMAND_DTYPE:
-            raise TypeError("commands must be a COMMAND_DTYPE array")
         e = self.engine
-        first = np.zeros(chunk, np.int64)
-        total, i, n = 0, 0, len(cmds)
-        while i < n:
-            e.ctr[C_NEV] = 0
-            nxt, status = self._run_batch(e.table, self.accounts, self.positions,
-                                          self.instruments, self.rings, self.rctr, cmds, i,
-                                          min(n, i + chunk), first)
-            rows = int(e.ctr[C_NEV])
-            total += rows
-            if nxt > i and on_events is not None:
-                on_events(i, nxt, e.ev[:rows], first[:nxt - i])
-            if status != OK and not (status == NEED_EVENTS and nxt > i):
-                e.grow(status)
-            i = nxt
-        e.ctr[C_NEV] = 0
-        return total
+        return e.run_with(lambda c, i, j, first: self._run_batch(e.table, *self._arrays(), c, i,
+                                                                 j, first),
+                          cmds, on_events, chunk)
 
     # ------------------------------------------------------------ risk commands
 
