@@ -109,9 +109,10 @@ def read_stream(directory: str | os.PathLike, upto: int | None = None,
 
     def on_record(number: int, payload: bytes) -> None:
         nonlocal venue, names, pending, head
-        if upto is not None and number >= upto:
-            return
-        head = chain(head, number, payload)
+        if upto is not None:
+            if number >= upto:
+                return
+            head = chain(head, number, payload)     # the head at `upto` (scan gives the last)
         try:
             rec = decode(payload)
         except ValueError:
@@ -143,4 +144,6 @@ def read_stream(directory: str | os.PathLike, upto: int | None = None,
         raise JournalError("empty journal: no venue record")
     if upto is not None and upto > found.records:
         raise JournalError(f"asked for {upto} records, the journal holds {found.records}")
-    return Stream(venue, names, pairs, found.records if upto is None else upto, head)
+    if upto is None:
+        return Stream(venue, names, pairs, found.records, found.chain_head)
+    return Stream(venue, names, pairs, upto, head)
