@@ -108,6 +108,8 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True):
     risk: dict[str, Any] = {}
     """The ``[risk]`` tables as read: the risk layer checks them (the engine
     has no limits of its own)."""
+    fix: dict[str, Any] = {}
+    """The ``[fix]`` tables as read: the FIX gateway checks them."""
     text: str = ""
     """The TOML text itself, so that a journal can carry the venue it ran on."""
 
@@ -173,6 +175,7 @@ class _File(Struct, forbid_unknown_fields=True):
     accounts: dict[str, Any] = {}
     engine: Any = None
     risk: Any = None
+    fix: Any = None
 
 
 # Values are Any so that every value check, with its message, is done below.
@@ -224,7 +227,10 @@ def _build(data: dict, source: str) -> Config:
     risk = {} if top.risk is None else top.risk
     if not isinstance(risk, dict):
         raise _Invalid("risk", f"must be a table, got {_show(risk)}")
-    return Config(instruments, accounts, engine, source, risk)
+    fix = {} if top.fix is None else top.fix
+    if not isinstance(fix, dict):
+        raise _Invalid("fix", f"must be a table, got {_show(fix)}")
+    return Config(instruments, accounts, engine, source, risk, fix=fix)
 
 
 def _instrument(raw: _InstrumentTable, path: str) -> InstrumentConfig:

@@ -1,5 +1,7 @@
 """The `oms` command: one entry point, one subcommand per job.
 
+    oms serve [--profile P]        the FIX gateway on the built-in venue (or --config)
+    oms client [--sender ALICE]    a line-mode FIX client for a person
     oms demo                       replay the bundled demo flow, print trades, book, speed
     oms replay FLOW.csv ...        an order-flow CSV through the engine (see oms.replay)
     oms bench book ...             the book's speed against the reference book
@@ -50,6 +52,30 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="oms", description="Low-latency order management engine.")
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
+
+    sv = sub.add_parser("serve", help="the FIX gateway: sessions, risk, book and journal")
+    sv.add_argument("--config", metavar="FILE", help="venue and [fix] sessions (default: built in)")
+    sv.add_argument("--profile", default="default", choices=("default", "acceptance",
+                                                             "acceptance-echo"),
+                    help="built-in setups: acceptance = the QuickFIX acceptance-test acceptor")
+    sv.add_argument("--host", help="address to listen on (default: [fix].host, 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="TCP port (default: [fix].port, 9878)")
+    sv.add_argument("--journal", metavar="DIR",
+                    help="journal folder (default: [fix].journal; none for the acceptance "
+                         "profiles unless given)")
+    sv.add_argument("--durability", default="group", choices=("always", "group", "none"),
+                    help="journal fsync policy (default group: one fsync per loop turn, before "
+                         "the turn's execution reports leave)")
+    sv.set_defaults(run=_serve)
+
+    cl = sub.add_parser("client", help="a line-mode FIX client (buy 100 AAPL 187.00, cancel C1)")
+    cl.add_argument("--host", default="127.0.0.1")
+    cl.add_argument("--port", type=int, default=9878)
+    cl.add_argument("--sender", default="ALICE", help="our SenderCompID (default ALICE)")
+    cl.add_argument("--target", default="OMS", help="the server's CompID (default OMS)")
+    cl.add_argument("--fix", default="4.4", choices=("4.2", "4.4"), help="FIX version")
+    cl.add_argument("--password", help="Password (554) for the Logon")
+    cl.set_defaults(run=_client)
 
     demo = sub.add_parser("demo", help="replay the bundled demo flow on the built-in venue")
     demo.add_argument("--orders", type=_count, default=1_000_000,
@@ -200,6 +226,28 @@ def _replay(args) -> int:
         raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
     print(summary(result))
     return 0
+
+
+def _serve(args) -> int:
+    from reporting.reader import JournalError
+
+    from .serve import run
+    if args.config and args.profile != "default":
+        raise CliError("--config goes with the default profile; the acceptance profiles are "
+                       "built in")
+    try:
+        return run(args.config, args.profile, args.host, args.port, args.journal,
+                   args.durability)
+    except JournalError as exc:
+        raise CliError(f"the journal cannot be trusted, refusing to start: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot listen: {exc.strerror or exc}") from None
+
+
+def _client(args) -> int:
+    from .client import run
+    return run(args.host, args.port, args.sender, args.target, f"FIX.{args.fix}",
+               args.password, sys.stdin)
 
 
 def _demo(args) -> int:

@@ -193,7 +193,7 @@ ERRORS = [
     (GOOD + "[instrument.ABC]\n",
      'instrument', 'unknown key (did you mean instruments?)'),
     (GOOD + "[limits]\n",
-     'limits', 'unknown key (known keys: instruments, accounts, engine, risk)'),
+     'limits', 'unknown key (known keys: instruments, accounts, engine, risk, fix)'),
     # STP
     (account('stp = "cancel"\n'),
      'accounts.ALICE.stp', 'must be one of none, cancel_aggressor, cancel_resting, '
