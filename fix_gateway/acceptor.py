@@ -9,6 +9,10 @@ sessions write during a turn is held back and released by `flush`, after
 there, so no acknowledgement leaves before the command it answers is on
 disk, and one fsync covers the whole turn (group commit).
 
+Internal latency: for every application message, the time from the socket
+read that brought it to the write of the turn's answers (journal fsync
+included) goes into `latency`, a `LatencyHistogram`.
+
 Bounds: a message may not exceed `max_message` bytes and a connection may
 not hold more than `max_pending` bytes of unsent output (a client that does
 not read); either drops the connection, never the process or the others.
@@ -18,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from time import perf_counter_ns
 from typing import Callable, Iterable
 
 from .codec import GarbledMessage, decode, frame_end, resync
-from .session import NS, Session
+from .latency import LatencyHistogram
+from .session import ADMIN, NS, Session
 
 
 class Acceptor:
@@ -38,6 +44,9 @@ class Acceptor:
         self.tick_seconds = tick_seconds
         self.connections: set[Connection] = set()
         self._dirty: list[Connection] = []
+        self._reads: list[tuple[int, int]] = []     # (read time, application messages)
+        self.latency = LatencyHistogram()
+        self.app_messages = 0
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -99,6 +108,12 @@ class Acceptor:
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
             conn.send_pending()
+        if self._reads:
+            done = perf_counter_ns()
+            record = self.latency.record
+            for read_at, count in self._reads:
+                record(done - read_at, count)
+            self._reads.clear()
 
     def _tick(self) -> None:
         now = self.clock()
@@ -123,6 +138,7 @@ class Connection(asyncio.Protocol):
         self.dirty = False
         self.closing = False
         self.closed = False
+        self.app_messages = 0
         self.opened_at = acceptor.clock()
 
     def connection_made(self, transport) -> None:
@@ -140,9 +156,11 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        read_at = perf_counter_ns()
         buf = self.buffer
         buf += data
         pos = 0
+        self.app_messages = 0
         while pos < len(buf) and not self.closing:
             try:
                 end = frame_end(buf, pos)
@@ -161,6 +179,9 @@ class Connection(asyncio.Protocol):
         del buf[:pos]
         if len(buf) > self.acceptor.max_message:
             self._drop()
+        if self.app_messages:
+            self.acceptor._reads.append((read_at, self.app_messages))
+            self.acceptor.app_messages += self.app_messages
         self.acceptor.request_flush()
 
     def _on_raw(self, raw: bytes) -> None:
@@ -181,6 +202,8 @@ class Connection(asyncio.Protocol):
         if len(fields) < 4 or fields[1][0] != 9 or fields[2][0] != 35:
             session.on_garbled(raw, now)            # 8, 9, 35 must come first
             return
+        if msg.msg_type not in ADMIN:
+            self.app_messages += 1
         session.on_message(msg, now)
 
     # ------------------------------------------------------------ Link
@@ -194,7 +217,7 @@ class Connection(asyncio.Protocol):
         """Close once what is pending has been written (at the next flush)."""
         if not self.closing:
             self.closing = True
-            self.dirty or self.acceptor.mark(self)
+            self.acceptor.mark(self)
 
     def send_pending(self) -> None:
         self.dirty = False

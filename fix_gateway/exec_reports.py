@@ -286,3 +286,44 @@ class Reports:
         body = [(45, b"%d" % ref_seq)] if ref_seq > 0 else []
         body += ((58, text), (372, ref_msg_type), (380, b"%d" % reason))
         return body
+
+
+_NOT_IN_42 = frozenset((851, 1057))
+
+
+def in_dialect(body: list[Field], fix42: bool) -> list[Field]:
+    """An ExecutionReport body rendered for one FIX version, in the other's
+    words where they differ (a drop copy on 4.4 of a 4.2 session's orders,
+    say): ExecTransType (20) and the fill and status ExecTypes.
+
+    >>> in_dialect([(20, b"0"), (39, b"1"), (150, b"1")], fix42=False)
+    [(39, b'1'), (150, b'F')]
+    >>> in_dialect([(39, b"2"), (150, b"F"), (851, b"2")], fix42=True)
+    [(20, b'0'), (39, b'2'), (150, b'2')]
+    """
+    fields = dict(body)
+    is42 = 20 in fields
+    if is42 == fix42:
+        return body
+    exec_type, status = fields.get(150), fields.get(39)
+    if fix42:
+        trans = b"0"
+        if exec_type == b"F":
+            exec_type = status
+        elif exec_type == b"I":
+            exec_type, trans = status, b"3"
+        out = [(t, v) for t, v in body if t not in _NOT_IN_42 and t != 150]
+        out += [(20, trans), (150, exec_type)]
+    else:
+        if fields[20] == b"3":
+            exec_type = b"I"
+        elif exec_type in (b"1", b"2"):
+            exec_type = b"F"
+        out = [(t, v) for t, v in body if t not in (20, 150)]
+        out.append((150, exec_type))
+    out.sort(key=_tag_of)
+    return out
+
+
+def _tag_of(field: Field) -> int:
+    return field[0]

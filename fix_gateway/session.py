@@ -40,6 +40,8 @@ HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 14
                          1128, 1129))
 # what may leave before the session is logged on (QuickFIX's rule)
 _SENT_BEFORE_LOGON = frozenset((b"A", b"5", b"2", b"4"))
+# everything but the body: the header and the trailer
+NOT_BODY = HEADER_TAGS | {93, 89, 10}
 _RESENT_HEADER = frozenset((8, 9, 35, 10, 34, 43, 49, 52, 56, 122))
 # inbound routing tag -> the tag that carries it back (OnBehalfOf -> DeliverTo, ...)
 _REVERSE_ROUTE = ((115, 128), (128, 115), (116, 129), (129, 116), (144, 145), (145, 144))

@@ -11,6 +11,7 @@
     oms journal verify|stats|tail|replay DIR   a journal from the outside
     oms report trades|orders|summary|verify    compliance exports from a journal
     oms config [FILE]              check a configuration file and show the venue
+    oms loadgen [--rate R]         drive a running `oms serve` and measure round trips
 
 Errors a user can cause (a missing file, a bad header, a bad configuration)
 print one line naming the problem and exit with status 2, never a traceback.
@@ -66,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--durability", default="group", choices=("always", "group", "none"),
                     help="journal fsync policy (default group: one fsync per loop turn, before "
                          "the turn's execution reports leave)")
+    sv.add_argument("--stats", metavar="FILE",
+                    help="write the server's own measurements (internal latency) here as JSON, "
+                         "every second; `oms loadgen --stats FILE` reads it")
     sv.set_defaults(run=_serve)
 
     cl = sub.add_parser("client", help="a line-mode FIX client (buy 100 AAPL 187.00, cancel C1)")
@@ -186,6 +190,37 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--journal", metavar="DIR", required=True)
     rv.set_defaults(run=_report_verify)
 
+    lg = sub.add_parser("loadgen", help="drive a running FIX server with orders: throughput "
+                                         "and round-trip latency")
+    lg.add_argument("--config", metavar="FILE",
+                    help="where the sessions, host and port come from (default: built in; "
+                         "benchmarks/loadgen.toml has the same sessions)")
+    lg.add_argument("--host", help="the server's address (default: [fix].host)")
+    lg.add_argument("--port", type=int, help="the server's port (default: [fix].port)")
+    lg.add_argument("--sessions", type=_count, default=1,
+                    help="log on as the first N order-entry sessions of [fix] (default 1)")
+    lg.add_argument("--sender", metavar="A,B", help="log on as these sessions instead")
+    lg.add_argument("--password", action="append", default=[], metavar="SENDER=PW",
+                    help="Password (554) of a session (FIRMA-MM=demo is known)")
+    lg.add_argument("--rate", type=int, default=10_000,
+                    help="requests a second in all, open loop (default 10,000); 0: as fast "
+                         "as the answers come, --window outstanding per session")
+    lg.add_argument("--window", type=_count, default=256,
+                    help="outstanding requests per session with --rate 0 (default 256)")
+    lg.add_argument("--duration", type=float, default=10.0, help="seconds (default 10)")
+    lg.add_argument("--symbol", default="AAPL", help="instrument (default AAPL)")
+    lg.add_argument("--mid", help="price the orders gather around (default: the symbol's "
+                                  "[risk] reference_price)")
+    lg.add_argument("--depth", type=_count, default=100,
+                    help="resting orders per session, at most (default 100)")
+    lg.add_argument("--seed", type=int, default=1)
+    lg.add_argument("--stats", metavar="FILE",
+                    help="the server's `oms serve --stats FILE`: report its internal latency "
+                         "over the run")
+    lg.add_argument("--json", action="store_true",
+                    help="also print the figures as one JSON object (last line)")
+    lg.set_defaults(run=_loadgen)
+
     cfg = sub.add_parser("config", help="check a configuration and show the venue")
     cfg.add_argument("file", nargs="?", help="TOML file (default: the built-in venue)")
     cfg.set_defaults(run=_config)
@@ -237,7 +272,7 @@ def _serve(args) -> int:
                        "built in")
     try:
         return run(args.config, args.profile, args.host, args.port, args.journal,
-                   args.durability)
+                   args.durability, args.stats)
     except JournalError as exc:
         raise CliError(f"the journal cannot be trusted, refusing to start: {exc}") from None
     except OSError as exc:
@@ -355,6 +390,36 @@ def _bench_journal(args) -> int:
     from .bench_journal import main as bench_main
     progress = _progress()
     return bench_main(args.records, args.always_records, args.dir, args.json, progress)
+
+
+def _loadgen(args) -> int:
+    from .loadgen import LoadgenError, Options, default_host_port, main, sessions_of
+    cfg = load_config(args.config)
+    if args.symbol not in cfg.instruments:
+        raise CliError(f"--symbol: {args.symbol!r} is not an instrument of {cfg.source}")
+    mid = args.mid or cfg.risk.get("instruments", {}).get(args.symbol, {}).get(
+        "reference_price")
+    if mid is None:
+        raise CliError(f"--mid: {args.symbol} has no reference_price in {cfg.source}; give one")
+    passwords = {}
+    for item in args.password:
+        name, eq, password = item.partition("=")
+        if not eq:
+            raise CliError(f"--password: expected SENDER=PASSWORD, got {item!r}")
+        passwords[name] = password
+    host, port, target = default_host_port(cfg)
+    ins = cfg.instruments[args.symbol]
+    try:
+        senders = args.sender.split(",") if args.sender else None
+        opts = Options(host=args.host or host, port=port if args.port is None else args.port,
+                       target=target, sessions=sessions_of(cfg, senders, args.sessions,
+                                                           passwords),
+                       rate=args.rate, duration=args.duration, window=args.window,
+                       depth=args.depth, symbol=args.symbol, tick=str(ins.tick), lot=ins.lot,
+                       mid=str(mid), seed=args.seed, stats_path=args.stats)
+        return main(opts, args.json)
+    except LoadgenError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _config(args) -> int:

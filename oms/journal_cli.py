@@ -21,7 +21,8 @@ from engine import msgpack_kernels as mp
 from engine.commands import AnyCommand
 from engine.events import EVENT_TYPES
 from reporting.reader import JournalError, scan
-from reporting.records import CommandRecord, EventsRecord, Names, Venue, VoidRecord, decode
+from reporting.records import (CommandRecord, EventsRecord, InboundRecord, Names, Venue,
+                               VoidRecord, decode)
 from risk.commands import KillSwitch, NewTradingDay, SetAccountState, SetLimit
 
 EXIT_BAD = 1
@@ -106,6 +107,10 @@ def render(number: int, payload: bytes) -> dict:
         return {"record": number, "type": "command", "command": _command(bytes(rec.command))}
     if isinstance(rec, VoidRecord):
         return {"record": number, "type": "void", "command_record": rec.command_record}
+    if isinstance(rec, InboundRecord):
+        return {"record": number, "type": "inbound", "session": rec.session,
+                "received": rec.received,
+                "message": rec.message.replace(b"\x01", b"|").decode("latin-1")}
     events = mp.EVENT_DECODER.decode(bytes(rec.events)) if isinstance(rec, EventsRecord) else []
     return {"record": number, "type": "events", "command_record": rec.command_record,
             "events": [{"event": type(e).__name__, **msgspec.structs.asdict(e)} for e in events]}

@@ -24,6 +24,8 @@ they were.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import ssl
 import sys
@@ -38,7 +40,8 @@ from engine.prices import Tick
 from engine.refdata import ReferenceData
 from fix_gateway.acceptor import Acceptor
 from fix_gateway.echo import EchoApplication
-from fix_gateway.session import Session, SessionSettings
+from fix_gateway.exec_reports import in_dialect
+from fix_gateway.session import NOT_BODY, Session, SessionSettings
 from fix_gateway.settings import GatewaySettings, gateway_settings
 from fix_gateway.store import MessageStore
 
@@ -62,6 +65,9 @@ class Venue:
         self.book = book
         self.journal = journal
         self.stream = stream
+        self.replaying = None       # recovery: a deque of journaled (command, events) to match
+        self.finished = 0           # recovery: commands run live because none was journaled
+        self.existing = False       # opened on a journal that was there already
         self._names_dirty = False
         if ref.open_ended:
             ref.on_new_instrument = self._new_instrument
@@ -77,6 +83,10 @@ class Venue:
 
     def submit(self, cmd) -> list:
         raw = mp.COMMAND_ENCODER.encode(cmd)
+        if self.replaying is not None:
+            if self.replaying:
+                return self._replay(raw)
+            self.finished += 1                  # nothing journaled: finish the message now
         out = self.book.submit_raw(raw)
         if self.stream is not None:
             if self._names_dirty:
@@ -84,6 +94,23 @@ class Venue:
                 self._names_dirty = False
             self.stream.command(raw, out)
         return mp.EVENT_DECODER.decode(out)
+
+    def _replay(self, raw: bytes) -> list:
+        from reporting.reader import JournalError
+        journaled, events = self.replaying.popleft()
+        if raw != journaled:
+            raise JournalError("the gateway, reading the journal's messages again, asks for "
+                               "other commands than the journal holds")
+        out = self.book.submit_raw(raw)
+        if out != events:
+            raise JournalError("a journaled command gives other events than the journal holds")
+        return mp.EVENT_DECODER.decode(out)
+
+    def record_inbound(self, session: str, received: int, raw: bytes) -> None:
+        """Journal a FIX application message before the commands it causes."""
+        if self.stream is not None:
+            from reporting.records import inbound_record
+            self.journal.append(inbound_record(session, received, raw))
 
     def make_durable(self) -> None:
         """Before a turn's messages leave: everything journaled is on disk."""
@@ -109,8 +136,9 @@ def open_venue(config: Config | None, journal_dir: str | None, durability: str,
     directory = Path(journal_dir)
     existing = (directory / HEAD_FILE).exists()
     if existing:
-        from oms.rebuild import rebuild
-        ref, book, _ = rebuild(directory)
+        from oms.rebuild import venue_of
+        from reporting.stream import read_stream
+        ref, book = venue_of(read_stream(directory))
     else:
         ref, book = _empty_venue(config)
     journal = Journal(directory, durability)
@@ -123,7 +151,9 @@ def open_venue(config: Config | None, journal_dir: str | None, durability: str,
         stream.venue(None, source, ACCEPTANCE_TICK)
         stream.names(ref.symbols(), ref.account_names())
     journal.sync()
-    return Venue(ref, book, journal, stream)
+    venue = Venue(ref, book, journal, stream)
+    venue.existing = existing
+    return venue
 
 
 def _empty_venue(config: Config | None):
@@ -170,7 +200,7 @@ class Gateway:
 
     # ------------------------------------------------------------ application
 
-    def _account_index(self, session: Session) -> int:
+    def account_index(self, session: Session) -> int:
         name = session.settings.account
         return -1 if name is None else self.venue.ref.account(name)
 
@@ -180,35 +210,60 @@ class Gateway:
         if session.settings.account is None:     # a drop copy sends no orders
             session.business_reject(msg, 6, "Not authorized: drop copy session", now)
             return
-        body = [f for f in msg.fields if f[0] not in _HEADER_AND_TRAILER]
-        inbound = Inbound(session.name, self._account_index(session), session.begin_string,
+        self.venue.record_inbound(session.name, now, msg.raw)
+        body = [f for f in msg.fields if f[0] not in NOT_BODY]
+        inbound = Inbound(session.name, self.account_index(session), session.begin_string,
                           msg.msg_type, body, int(msg.get(34)))
-        self._route(self.orders.on_message(inbound, now), now)
+        self.route(self.orders.on_message(inbound, now), now)
 
     def _on_logout(self, session: Session) -> None:
         if session.settings.cancel_on_disconnect and session.settings.account is not None:
             now = self.clock()
-            self._route(self.orders.on_disconnect(session.name, self._account_index(session),
+            self.route(self.orders.on_disconnect(session.name, self.account_index(session),
                                                   now), now)
             self.acceptor.request_flush()
 
-    def _route(self, outbound, now: int) -> None:
+    def route(self, outbound, now: int) -> None:
         ref = self.venue.ref
         for out in outbound:
             if out.session is not None:
                 targets = [self.sessions[out.session]]
             else:
                 targets = self.by_account.get(ref.account_name(out.account), [])
+            report = out.msg_type == b"8"
             for session in targets:
-                session.send(out.msg_type, out.body, now)
-            if out.msg_type == b"8" and out.account >= 0:
+                body = in_dialect(out.body, session.fix42) if report else out.body
+                session.send(out.msg_type, body, now)
+            if report and out.account >= 0:
                 for session in self.drop_copies.get(ref.account_name(out.account), ()):
-                    session.send(b"8", out.body, now)
+                    session.send(b"8", in_dialect(out.body, session.fix42), now)
 
     # ------------------------------------------------------------ running
 
+    def stats(self) -> dict:
+        """What `--stats FILE` holds: application messages and the internal
+        latency (socket read to answer written), with the histogram's buckets
+        so that a reader can take the difference of two snapshots."""
+        a = self.acceptor
+        return {"time_ns": self.clock(), "app_messages": a.app_messages,
+                "internal_latency": a.latency.summary(),
+                "internal_latency_max_ns": a.latency.max,
+                "internal_latency_buckets": a.latency.buckets()}
+
+    def write_stats(self, path: str) -> None:
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.stats(), f)
+        os.replace(tmp, path)
+
+    async def _stats_loop(self, path: str) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.write_stats(path)
+
     async def serve(self, host: str, port: int, tls: ssl.SSLContext | None = None,
-                    ready: Callable[[int], None] | None = None) -> None:
+                    ready: Callable[[int], None] | None = None,
+                    stats_path: str | None = None) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -217,11 +272,15 @@ class Gateway:
             except (NotImplementedError, RuntimeError):
                 pass
         bound = await self.acceptor.start(host, port, ssl=tls)
+        stats_task = asyncio.create_task(self._stats_loop(stats_path)) if stats_path else None
         if ready is not None:
             ready(bound)
         try:
             await stop.wait()
         finally:
+            if stats_task is not None:
+                stats_task.cancel()
+                self.write_stats(stats_path)
             await self.acceptor.stop()
             for session in self.sessions.values():
                 session.store.close()
@@ -229,17 +288,31 @@ class Gateway:
                 self.venue.close()
 
 
-_HEADER_AND_TRAILER = frozenset((8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 143, 116,
-                                 144, 129, 145, 43, 97, 52, 122, 212, 213, 347, 369, 370, 627,
-                                 628, 629, 630, 10, 93, 89))
-
 
 def _file_name(session_name: str) -> str:
     return session_name.replace(":", "-").replace(">", "").replace("/", "_")
 
 
+def warm_up(config: Config | None) -> None:
+    """Compile (or load from numba's cache) every kernel the hot path uses, on
+    a scratch venue, so that the first order after the port opens is as fast
+    as the rest."""
+    from engine.commands import Cancel, NewOrder
+    from fix_gateway.codec import decode, encode, frame_end
+    ref, book = _empty_venue(config)
+    instrument = ref.instrument(ref.symbols()[0] if ref.symbols() else "WARMUP")
+    account = ref.account(ref.account_names()[0] if ref.account_names() else "WARMUP")
+    scratch = Venue(ref, book)
+    scratch.submit(NewOrder(1, instrument, account, 1, 1, 1))
+    scratch.submit(Cancel(1))
+    raw = encode(b"FIX.4.4", b"0", [(34, 1), (49, b"A"), (52, b"20260101-00:00:00"), (56, b"B")])
+    frame_end(raw, 0)
+    decode(raw)
+
+
 def run(config_path: str | None, profile: str, host: str | None, port: int | None,
-        journal: str | None, durability: str, out=sys.stdout) -> int:
+        journal: str | None, durability: str, stats: str | None = None,
+        out=sys.stdout) -> int:
     """`oms serve`: build the gateway, warm the kernels, listen until a signal."""
     if profile == "default":
         config = load_config(config_path)
@@ -248,12 +321,21 @@ def run(config_path: str | None, profile: str, host: str | None, port: int | Non
     else:
         config = None
         settings = GatewaySettings(sender_comp_id="ISLD", sessions=acceptance_sessions())
+    warm_up(config)
     host = host or settings.host
     port = settings.port if port is None else port
     echo = profile == "acceptance-echo"
     venue = None if echo else open_venue(config, journal, durability, f"oms serve --profile {profile}")
     store_dir = str(Path(journal) / "fix-sessions") if journal else None
     gateway = Gateway(settings, venue, echo=echo, store_dir=store_dir)
+    if venue is not None and getattr(venue, "existing", False):
+        from .recovery import recover
+        done = recover(journal, gateway)
+        venue.make_durable()
+        print(f"oms serve: recovered from {journal}: {done.messages} messages, "
+              f"{done.commands} commands"
+              + (f", {done.finished} finished after a crash" if done.finished else ""),
+              file=out, flush=True)
     tls = None
     if settings.tls_certificate:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -265,6 +347,6 @@ def run(config_path: str | None, profile: str, host: str | None, port: int | Non
               f"{' (TLS)' if tls else ''}; sessions {names}"
               f"{'; journal ' + journal if journal and venue else ''}", file=out, flush=True)
 
-    asyncio.run(gateway.serve(host, port, tls, ready))
+    asyncio.run(gateway.serve(host, port, tls, ready, stats))
     print("oms serve: stopped; sessions logged out, journal closed", file=out, flush=True)
     return 0

@@ -20,6 +20,13 @@ Every payload is one msgpack array whose first element is the record kind:
   command was never acknowledged, so on restart the writer voids it (its
   sender will send it again) rather than run it behind the sender's back.
 
+* ``[6, session, received, message]`` INBOUND: a FIX application message as
+  the gateway received it (the raw bytes, BeginString to CheckSum), the
+  session it came on (``FIX.4.4:OMS->ALICE``) and when (ns since the epoch,
+  the time its commands carry). Written before the COMMANDs it causes, so the
+  journal holds what each trader actually sent, and a restart rebuilds the
+  gateway's own state (ClOrdIDs) by reading the messages again.
+
 A COMMAND is always followed by its EVENTS (or a VOID); the pair is written
 in one go and is what the write-ahead rule is about: both are in the journal
 before the command's acknowledgement leaves the process.
@@ -31,7 +38,7 @@ from enum import IntEnum
 import msgspec
 
 __all__ = ["RecordKind", "venue_record", "names_record", "command_record", "events_record",
-           "void_record", "decode"]
+           "void_record", "inbound_record", "decode"]
 
 
 class RecordKind(IntEnum):
@@ -40,6 +47,7 @@ class RecordKind(IntEnum):
     EVENTS = 3
     NAMES = 4
     VOID = 5
+    INBOUND = 6
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -82,12 +90,20 @@ class VoidRecord(msgspec.Struct, array_like=True, frozen=True):
     command_record: int
 
 
+class InboundRecord(msgspec.Struct, array_like=True, frozen=True):
+    kind: int
+    session: str
+    received: int
+    message: bytes
+
+
 _DECODERS = {
     RecordKind.VENUE: msgspec.msgpack.Decoder(Venue).decode,
     RecordKind.NAMES: msgspec.msgpack.Decoder(Names).decode,
     RecordKind.COMMAND: msgspec.msgpack.Decoder(CommandRecord).decode,
     RecordKind.EVENTS: msgspec.msgpack.Decoder(EventsRecord).decode,
     RecordKind.VOID: msgspec.msgpack.Decoder(VoidRecord).decode,
+    RecordKind.INBOUND: msgspec.msgpack.Decoder(InboundRecord).decode,
 }
 
 
@@ -112,6 +128,10 @@ def events_record(command_record_number: int, events: bytes) -> bytes:
 
 def void_record(command_record_number: int) -> bytes:
     return _encode(VoidRecord(int(RecordKind.VOID), command_record_number))
+
+
+def inbound_record(session: str, received: int, message: bytes) -> bytes:
+    return _encode(InboundRecord(int(RecordKind.INBOUND), session, received, message))
 
 
 def decode(payload: bytes):

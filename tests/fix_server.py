@@ -18,11 +18,17 @@ def running_server(workdir, *args, timeout: float = 120.0):
                              "--port", "0", *args], cwd=workdir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = proc.stdout.readline()
-        match = READY.search(line)
+        lines = []
+        match = None
+        while match is None and len(lines) < 10:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            match = READY.search(line)
         if match is None:
             proc.kill()
-            raise AssertionError(f"oms serve did not start: {line}{proc.stderr.read()}")
+            raise AssertionError(f"oms serve did not start: {''.join(lines)}{proc.stderr.read()}")
         yield int(match.group(1))
     finally:
         if proc.poll() is None:
