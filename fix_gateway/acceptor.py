@@ -25,7 +25,7 @@ import time
 from time import perf_counter_ns
 from typing import Callable, Iterable
 
-from .codec import GarbledMessage, decode, frame_end, resync
+from .codec import GarbledMessage, OversizeMessage, decode, frame_end, resync
 from .latency import LatencyHistogram
 from .session import ADMIN, NS, Session
 
@@ -163,11 +163,14 @@ class Connection(asyncio.Protocol):
         self.app_messages = 0
         while pos < len(buf) and not self.closing:
             try:
-                end = frame_end(buf, pos)
+                end = frame_end(buf, pos, self.acceptor.max_message)
+            except OversizeMessage:
+                self._drop()
+                return
             except GarbledMessage:
                 nxt = resync(buf, pos)
                 if nxt < 0:
-                    pos = max(pos, len(buf) - 1)    # keep a trailing SOH that may start "8="
+                    pos = max(pos, len(buf) - 1)    # keep a last "8" that may start "8="
                     break
                 pos = nxt
                 continue

@@ -29,7 +29,7 @@ from engine.jit import kernel
 from engine.matching import entry_point
 from engine.prices import Tick, format_ticks
 
-__all__ = ["SOH", "MAX_BODY_LENGTH", "GarbledMessage", "frame_end", "resync", "FixMessage",
+__all__ = ["SOH", "MAX_BODY_LENGTH", "GarbledMessage", "OversizeMessage", "frame_end", "resync", "FixMessage",
            "decode", "encode", "Template", "utc_timestamp", "parse_utc_timestamp",
            "parse_decimal", "format_decimal"]
 
@@ -50,6 +50,11 @@ _TAG_NUMBERS = {b"%d" % tag: tag for tag in range(10000)}
 
 class GarbledMessage(ValueError):
     """The bytes are not a FIX message (framing, BodyLength, CheckSum): a session ignores it."""
+
+
+class OversizeMessage(GarbledMessage):
+    """A BodyLength over the limit: a gateway drops such a connection rather
+    than read on (the bytes could be anything, and there could be many)."""
 
 
 # -- framing ------------------------------------------------------------------
@@ -90,6 +95,8 @@ def frame_end(buf: bytes | bytearray, start: int = 0,
         return end
     if end == _OUTSIDE:
         raise IndexError(f"offset {start} is outside the buffer of {len(buf)} bytes")
+    if end == -6:
+        raise OversizeMessage(_FRAMING_FAULTS[end].format(start=start))
     raise GarbledMessage(_FRAMING_FAULTS[end].format(start=start))
 
 
@@ -161,14 +168,15 @@ _FRAME_END = {type(b): entry_point(_frame_end_kernel, b, 0, MAX_BODY_LENGTH)
 
 
 def resync(buf: bytes | bytearray, start: int) -> int:
-    """Offset of the next message start (an "8=" just after an SOH) after
-    `start`, or -1 if none yet: where to look after GarbledMessage.
+    """Offset of the next possible message start (an "8=", anywhere, as
+    QuickFIX looks for it) after `start`, or -1 if none yet: where to look
+    after GarbledMessage. A false start ("58=" in garbage) fails `frame_end`
+    in turn and is skipped the same way.
 
     >>> resync(b"8=FIX.4.4\\x019=oops\\x018=FIX.4.4\\x01", 0)
     17
     """
-    found = buf.find(b"\x018=", start)
-    return found + 1 if found >= 0 else -1
+    return buf.find(b"8=", start + 1)
 
 
 # -- decoding -----------------------------------------------------------------

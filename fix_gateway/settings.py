@@ -8,6 +8,9 @@ which sessions may log on.
     journal = "oms-journal"           # the default folder of `oms serve`
     tls_certificate = "cert.pem"      # optional: TLS with this certificate...
     tls_key = "key.pem"               # ...and key
+    logon_timeout = 10                # seconds a new connection may take to log on
+    max_message_bytes = 65536         # a longer message drops its connection
+    max_pending_bytes = 16777216      # unsent output a client may leave unread
 
     [fix.sessions.ALICE]              # the counterparty's CompID (their SenderCompID)
     begin_string = "FIX.4.4"          # or "FIX.4.2"
@@ -46,10 +49,13 @@ class GatewaySettings(msgspec.Struct, frozen=True):
     tls_certificate: str | None = None
     tls_key: str | None = None
     sessions: list[SessionSettings] = []
+    logon_timeout: float = 10.0
+    max_message_bytes: int = 65536
+    max_pending_bytes: int = 16 << 20
 
 
 _TOP_KEYS = {"host", "port", "sender_comp_id", "journal", "tls_certificate", "tls_key",
-             "sessions"}
+             "sessions", "logon_timeout", "max_message_bytes", "max_pending_bytes"}
 _SESSION_KEYS = {"begin_string", "account", "password_sha256", "reset_on_logon",
                  "cancel_on_disconnect", "drop_copy", "max_latency", "logout_timeout"}
 
@@ -79,7 +85,16 @@ def gateway_settings(config: Config) -> GatewaySettings:
     if not isinstance(tables, dict):
         raise bad("fix.sessions", "must be a table of sessions keyed by the counterparty's CompID")
     sessions = [_session(name, table, sender, config, bad) for name, table in tables.items()]
-    return GatewaySettings(host, port, sender, journal, cert, key, sessions)
+    bounds = {}
+    for name, default in (("logon_timeout", 10), ("max_message_bytes", 65536),
+                          ("max_pending_bytes", 16 << 20)):
+        value = raw.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise bad(f"fix.{name}", f"must be a positive number, got {value!r}")
+        bounds[name] = value
+    return GatewaySettings(host, port, sender, journal, cert, key, sessions,
+                           float(bounds["logon_timeout"]), int(bounds["max_message_bytes"]),
+                           int(bounds["max_pending_bytes"]))
 
 
 def _session(name: str, table: Any, sender: str, config: Config, bad) -> SessionSettings:

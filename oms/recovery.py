@@ -2,7 +2,9 @@
 gateway's own order state (ClOrdIDs, cumulative quantities) as they were.
 
 The journal holds every FIX application message the gateway received
-(INBOUND records) and, after each, the commands it caused with their events.
+(INBOUND records; an empty one where a session's connection dropped and its
+orders were cancelled on disconnect) and, after each, the commands it caused
+with their events.
 Recovery verifies the journal (`reporting.reader.scan`), then reads the
 messages again through a fresh `OrderEntry` in front of a fresh venue: each
 command the gateway asks for must be, byte for byte, the journaled one, and
@@ -56,14 +58,18 @@ def recover(directory, gateway) -> Recovered:
         if session is None or session.settings.account is None:
             raise JournalError(f"a message of session {item.session}, which the configuration "
                                "no longer has as an order-entry session")
-        msg = decode_fix(item.message, check=False)
-        body = [f for f in msg.fields if f[0] not in NOT_BODY]
-        inbound = Inbound(session.name, gateway.account_index(session), session.begin_string,
-                          msg.msg_type, body, int(msg.get(34) or 0))
+        account = gateway.account_index(session)
         venue.replaying = expected
         before = venue.finished
         try:
-            outbound = gateway.orders.on_message(inbound, item.received)
+            if item.message:
+                msg = decode_fix(item.message, check=False)
+                body = [f for f in msg.fields if f[0] not in NOT_BODY]
+                inbound = Inbound(session.name, account, session.begin_string, msg.msg_type,
+                                  body, int(msg.get(34) or 0))
+                outbound = gateway.orders.on_message(inbound, item.received)
+            else:                                   # the connection dropped
+                outbound = gateway.orders.on_disconnect(session.name, account, item.received)
         finally:
             venue.replaying = None
         done.messages += 1

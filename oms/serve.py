@@ -192,7 +192,10 @@ class Gateway:
             for account in s.drop_copy:
                 self.drop_copies.setdefault(account, []).append(session)
         self.acceptor = Acceptor(self.sessions.values(), clock=clock,
-                                 before_send=venue.make_durable if venue else None)
+                                 before_send=venue.make_durable if venue else None,
+                                 max_message=settings.max_message_bytes,
+                                 max_pending=settings.max_pending_bytes,
+                                 logon_timeout=settings.logon_timeout)
 
     def _reject_text(self) -> dict:
         detail = getattr(self.venue.book, "reject_detail", None)
@@ -219,6 +222,7 @@ class Gateway:
     def _on_logout(self, session: Session) -> None:
         if session.settings.cancel_on_disconnect and session.settings.account is not None:
             now = self.clock()
+            self.venue.record_inbound(session.name, now, b"")     # "its connection dropped"
             self.route(self.orders.on_disconnect(session.name, self.account_index(session),
                                                   now), now)
             self.acceptor.request_flush()

@@ -23,7 +23,9 @@ Every payload is one msgpack array whose first element is the record kind:
 * ``[6, session, received, message]`` INBOUND: a FIX application message as
   the gateway received it (the raw bytes, BeginString to CheckSum), the
   session it came on (``FIX.4.4:OMS->ALICE``) and when (ns since the epoch,
-  the time its commands carry). Written before the COMMANDs it causes, so the
+  the time its commands carry); an empty message where the session's
+  connection dropped (its cancel-on-disconnect follows). Written before the
+  COMMANDs it causes, so the
   journal holds what each trader actually sent, and a restart rebuilds the
   gateway's own state (ClOrdIDs) by reading the messages again.
 
