@@ -29,8 +29,8 @@ from engine.jit import kernel
 from engine.matching import entry_point
 from engine.prices import Tick, format_ticks
 
-__all__ = ["SOH", "MAX_BODY_LENGTH", "GarbledMessage", "OversizeMessage", "frame_end", "resync", "FixMessage",
-           "decode", "encode", "Template", "utc_timestamp", "parse_utc_timestamp",
+__all__ = ["SOH", "MAX_BODY_LENGTH", "GarbledMessage", "OversizeMessage", "frame_end",
+           "encode_body", "body_fields", "seal", "resync", "FixMessage", "decode", "encode", "Template", "utc_timestamp", "parse_utc_timestamp",
            "parse_decimal", "format_decimal"]
 
 SOH = b"\x01"
@@ -402,6 +402,32 @@ def encode(begin_string: bytes, msg_type: bytes,
     begin_string = _as_bytes(begin_string, 8)
     if body.count(SOH) != len(parts) - 1 or SOH in begin_string:
         raise ValueError(f"a value holds SOH: {body.replace(SOH, b'|')[:200]!r}")
+    return _seal(b"8=" + begin_string + b"\x019=", body)
+
+
+def encode_body(fields: Iterable[tuple[int, bytes]]) -> bytes:
+    """Fields as they go on the wire ("tag=value" SOH each), to be kept and
+    sent later inside a message (`seal`): the parts of a report that do not
+    change from one report to the next are encoded once this way.
+
+    >>> encode_body([(11, b"C1"), (38, b"100")]).replace(SOH, b"|")
+    b'11=C1|38=100|'
+    """
+    return b"".join([b"%d=%b\x01" % (tag, value) for tag, value in fields])
+
+
+def body_fields(body: bytes) -> list[tuple[int, bytes]]:
+    """The (tag, value) pairs of `encode_body` bytes (tests and rare paths)."""
+    return [(int(t), v) for t, _, v in (f.partition(b"=") for f in body.split(SOH)[:-1])]
+
+
+def seal(begin_string: bytes, body: bytes) -> bytes:
+    """The whole message around `body`, which runs from "35=" to its last SOH:
+    BeginString and BodyLength in front, CheckSum behind. O(length).
+
+    >>> seal(b"FIX.4.4", b"35=0\x0149=A\x0134=7\x01") == encode(b"FIX.4.4", b"0", [(49, "A"), (34, 7)])
+    True
+    """
     return _seal(b"8=" + begin_string + b"\x019=", body)
 
 

@@ -4,10 +4,14 @@
 
 Rendering only: `OrderState` is the gateway's record of one order (kept up to
 date by `fix_gateway.orders` from the engine's events) and `Reports` turns it
-into ``[(tag, bytes), ...]`` in ascending tag order, as QuickFIX writes bodies.
-The fields that never change while an order lives (Symbol, Side, OrderID...)
-are kept on the order as ready-made ``(tag, value)`` pairs, so a report is
-mostly a list of existing objects.
+into a body. An ExecutionReport, the message of the hot path, comes out as
+encoded bytes (`codec.encode_body`): the fields that do not change while an
+order lives (Symbol, Side, OrderID, ClOrdID...) are encoded once per order
+and the changing ones formatted in one step, because encoding a report field
+by field cost more than the whole matching. FIX leaves the order of body
+fields free outside repeating groups, so the body is fixed fields first.
+The rarer messages are ``[(tag, bytes), ...]`` lists in ascending tag order,
+as QuickFIX writes them.
 
 The two dialects differ only here:
 
@@ -29,6 +33,8 @@ from msgspec import Struct
 from engine.enums import CancelCause
 from engine.prices import Tick, format_ticks
 from engine.reasons import ReasonCode
+
+from .codec import body_fields, encode_body
 
 __all__ = ["OrderState", "Reports", "UtcStamp", "avg_px", "ord_rej_reason",
            "cxl_rej_reason", "CAUSE_TEXT", "TERMINAL"]
@@ -174,11 +180,19 @@ class OrderState(Struct, gc=False):
     cum: int = 0
     notional: int = 0                 # sum of fill price x qty, in ticks
     status: bytes = b"0"              # OrdStatus (39)
+    fixed: bytes | None = None        # `fixed_fields`, encoded once
 
 
-_NO_AVG_PX = (6, b"0")
-_NO_CUM_QTY = (14, b"0")
-_ORD_STATUS = {s: (39, s) for s in (b"0", b"1", b"2", b"4", b"8", b"C")}
+# AvgPx, CumQty, ExecID, OrdStatus, TransactTime, ExecType, LeavesQty
+_CHANGING = b"6=%b\x0114=%d\x0117=%b\x0139=%b\x0160=%b\x01150=%b\x01151=%d\x01"
+
+
+def fixed_fields(o: OrderState) -> bytes:
+    """The encoded fields that every report of `o` repeats unchanged (until a
+    replace or a ClOrdID change, which set `o.fixed` to None)."""
+    return encode_body([f for f in (o.f_account, o.f_clordid, o.f_exec_inst, o.f_order_id,
+                                    o.f_qty, o.f_ord_type, o.f_price, o.f_side, o.f_symbol,
+                                    o.f_tif, o.f_stop, o.f_floor) if f is not None])
 
 
 class Reports:
@@ -192,61 +206,38 @@ class Reports:
     def execution(self, o: OrderState, exec_type: bytes, exec_id: bytes, ts: int, *,
                   last_qty: int = 0, last_px: bytes = b"", orig: bytes | None = None,
                   text: bytes | None = None, rej: bytes | None = None,
-                  restated: bytes | None = None, aggressor: bool | None = None
-                  ) -> list[Field]:
-        """An ExecutionReport of `o` as it is now. `exec_type` is the 4.4
+                  restated: bytes | None = None, aggressor: bool | None = None) -> bytes:
+        """An ExecutionReport of `o` as it is now, as encoded body fields
+        (`codec.encode_body`): the order's fixed fields (encoded once, see
+        `fixed_fields`), then the ones that change. `exec_type` is the 4.4
         ExecType (F trade, I status...); the 4.2 spelling is derived here.
         `aggressor` (fills only) gives LastLiquidityInd and AggressorIndicator."""
         status = o.status
         fix42 = o.fix42
-        trans = b"0"
-        if fix42:
-            if exec_type == b"F":
-                exec_type = status                  # 1 partial fill, 2 fill
-            elif exec_type == b"I":
-                exec_type, trans = status, b"3"     # ExecTransType Status
+        fixed = o.fixed
+        if fixed is None:
+            fixed = o.fixed = fixed_fields(o)
         cum = o.cum
-        if cum:
-            body = [o.f_account, (6, avg_px(o.notional, cum, o.tick)), o.f_clordid,
-                    (14, b"%d" % cum), (17, exec_id)]
-        else:
-            body = [o.f_account, _NO_AVG_PX, o.f_clordid, _NO_CUM_QTY, (17, exec_id)]
-        if o.f_exec_inst is not None:
-            body.append(o.f_exec_inst)
+        body = _CHANGING % (avg_px(o.notional, cum, o.tick) if cum else b"0", cum, exec_id,
+                            status, self.stamp(ts),
+                            status if fix42 and exec_type in b"FI" else exec_type, o.leaves)
         if fix42:
-            body.append((20, trans))
+            body += b"20=3\x01" if exec_type == b"I" else b"20=0\x01"
         if last_qty:
-            body += ((31, last_px), (32, b"%d" % last_qty))
-        body.append(o.f_order_id)
-        if o.f_qty is not None:
-            body.append(o.f_qty)
-        body.append(_ORD_STATUS[status])
-        if o.f_ord_type is not None:
-            body.append(o.f_ord_type)
+            body += b"31=%b\x0132=%d\x01" % (last_px, last_qty)
         if orig is not None:
-            body.append((41, orig))
-        if o.f_price is not None:
-            body.append(o.f_price)
-        body += (o.f_side, o.f_symbol)
+            body += b"41=%b\x01" % orig
         if text is not None:
-            body.append((58, text))
-        if o.f_tif is not None:
-            body.append(o.f_tif)
-        body.append((60, self.stamp(ts)))
-        if o.f_stop is not None:
-            body.append(o.f_stop)
+            body += b"58=%b\x01" % text
         if rej is not None:
-            body.append((103, rej))
-        if o.f_floor is not None:
-            body.append(o.f_floor)
-        body += ((150, exec_type), (151, b"%d" % o.leaves))
+            body += b"103=%b\x01" % rej
         if restated is not None:
-            body.append((378, restated))
+            body += b"378=%b\x01" % restated
         if aggressor is not None and not fix42:
-            body.append((851, b"2" if aggressor else b"1"))
+            body += b"851=2\x01" if aggressor else b"851=1\x01"
             if self.aggressor_indicator:
-                body.append((1057, b"Y" if aggressor else b"N"))
-        return body
+                body += b"1057=Y\x01" if aggressor else b"1057=N\x01"
+        return fixed + body
 
     def cancel_reject(self, account: Field, clordid: bytes, order_id: bytes, status: bytes,
                       orig: bytes | None, text: bytes, ts: int, reason: bytes,
@@ -291,39 +282,35 @@ class Reports:
 _NOT_IN_42 = frozenset((851, 1057))
 
 
-def in_dialect(body: list[Field], fix42: bool) -> list[Field]:
+def in_dialect(body: bytes, fix42: bool) -> bytes:
     """An ExecutionReport body rendered for one FIX version, in the other's
     words where they differ (a drop copy on 4.4 of a 4.2 session's orders,
     say): ExecTransType (20) and the fill and status ExecTypes.
 
-    >>> in_dialect([(20, b"0"), (39, b"1"), (150, b"1")], fix42=False)
-    [(39, b'1'), (150, b'F')]
-    >>> in_dialect([(39, b"2"), (150, b"F"), (851, b"2")], fix42=True)
-    [(20, b'0'), (39, b'2'), (150, b'2')]
+    >>> in_dialect(b"20=0\x0139=1\x01150=1\x01", fix42=False).replace(b"\x01", b"|")
+    b'39=1|150=F|'
+    >>> in_dialect(b"39=2\x01150=F\x01851=2\x01", fix42=True).replace(b"\x01", b"|")
+    b'39=2|20=0|150=2|'
     """
-    fields = dict(body)
-    is42 = 20 in fields
+    is42 = body.startswith(b"20=") or b"\x0120=" in body
     if is42 == fix42:
         return body
-    exec_type, status = fields.get(150), fields.get(39)
+    fields = body_fields(body)
+    values = dict(fields)
+    exec_type, status = values.get(150), values.get(39)
     if fix42:
         trans = b"0"
         if exec_type == b"F":
             exec_type = status
         elif exec_type == b"I":
             exec_type, trans = status, b"3"
-        out = [(t, v) for t, v in body if t not in _NOT_IN_42 and t != 150]
+        out = [(t, v) for t, v in fields if t not in _NOT_IN_42 and t != 150]
         out += [(20, trans), (150, exec_type)]
     else:
-        if fields[20] == b"3":
+        if values[20] == b"3":
             exec_type = b"I"
         elif exec_type in (b"1", b"2"):
             exec_type = b"F"
-        out = [(t, v) for t, v in body if t not in (20, 150)]
+        out = [(t, v) for t, v in fields if t not in (20, 150)]
         out.append((150, exec_type))
-    out.sort(key=_tag_of)
-    return out
-
-
-def _tag_of(field: Field) -> int:
-    return field[0]
+    return encode_body(out)

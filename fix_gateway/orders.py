@@ -557,13 +557,16 @@ class OrderEntry:
         if o.ord_type in WITH_PRICE and (ev.price != o.price or 44 in sent):
             o.price = ev.price
             o.f_price = (44, sent.get(44) or format_ticks(ev.price, o.tick).encode())
+            o.fixed = None
         if o.ord_type in WITH_STOP and ev.stop_price != o.stop:
             o.stop = ev.stop_price
             o.f_stop = (99, sent.get(99) or format_ticks(ev.stop_price, o.tick).encode())
+            o.fixed = None
         qty = max(ev.qty, ev.cum)      # amended to the filled quantity, never below
         if qty != o.qty:
             o.qty = qty
             o.f_qty = (38, b"%d" % qty)
+            o.fixed = None
         o.cum = ev.cum
         o.leaves = ev.leaves
         o.status = b"2" if not ev.leaves else b"1" if ev.cum else b"0"
@@ -585,6 +588,7 @@ class OrderEntry:
         o.leaves = ev.leaves
         o.qty = ev.cum + ev.leaves
         o.f_qty = (38, b"%d" % o.qty)
+        o.fixed = None
         text = b"%s: %d cancelled" % (CAUSE_TEXT.get(ev.cause, b"reduced"), ev.qty)
         out.append(self._report(o, req, self.reports.execution(
             o, b"D", b"%d" % ev.seq, ev.ts, text=text, restated=b"5")))
@@ -647,6 +651,7 @@ class OrderEntry:
         self._by_clordid[o.account, clordid] = o
         o.clordid = clordid
         o.f_clordid = (11, clordid)
+        o.fixed = None
 
     def _done(self, o: OrderState) -> None:
         live = self._live.get(o.session)

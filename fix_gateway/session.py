@@ -28,7 +28,8 @@ from typing import Callable, Protocol
 
 import msgspec
 
-from .codec import FixMessage, decode, encode, parse_utc_timestamp, utc_timestamp
+from .codec import (FixMessage, body_fields, decode, encode, parse_utc_timestamp, seal,
+                    utc_timestamp)
 from .dictionary import Dictionary
 from .store import MessageStore
 
@@ -100,6 +101,9 @@ class Session:
         self.begin_string = settings.begin_string.encode()
         self.sender = settings.sender_comp_id.encode()
         self.target = settings.target_comp_id.encode()
+        # MsgType, MsgSeqNum, SenderCompID, SendingTime, TargetCompID
+        self._head = (b"35=%b\x0134=%d\x0149=" + self.sender.replace(b"%", b"%%")
+                      + b"\x0152=%b\x0156=" + self.target.replace(b"%", b"%%") + b"\x01")
         self.dictionary = Dictionary.for_version(settings.begin_string)
         self.fix42 = settings.begin_string == "FIX.4.2"
         self.store = store if store is not None else MessageStore(None, self.name)
@@ -151,23 +155,28 @@ class Session:
 
     # ------------------------------------------------------------ sending
 
-    def send(self, msg_type: bytes, body: list, now: int, header: list = ()) -> int:
+    def send(self, msg_type: bytes, body: list | bytes, now: int, header: list = ()) -> int:
         """Send an application (or admin) message with the next MsgSeqNum; it is
-        stored for resends even when no connection is logged on. Returns the number."""
+        stored for resends even when no connection is logged on. `body` is a
+        list of (tag, value) or already encoded fields (`codec.encode_body`).
+        Returns the number."""
         seq = self.store.next_sender
-        raw = self._encode(msg_type, seq, now, body, header)
+        if type(body) is bytes and not header:
+            raw = seal(self.begin_string, self._head % (msg_type, seq, utc_timestamp(now)) + body)
+        else:
+            raw = self._encode(msg_type, seq, now, body, header)
         self.store.add_sent(seq, raw)
         if self.link is not None and (self.logged_on or msg_type in _SENT_BEFORE_LOGON):
             self.link.write(raw)
             self.last_sent = now
         return seq
 
-    def _encode(self, msg_type: bytes, seq: int, now: int, body: list, header=()) -> bytes:
+    def _encode(self, msg_type: bytes, seq: int, now: int, body, header=()) -> bytes:
         head = [(34, seq), (49, self.sender), (52, utc_timestamp(now)), (56, self.target)]
         if header:
             head.extend(header)
             head.sort(key=_tag)
-        head.extend(body)
+        head.extend(body_fields(body) if type(body) is bytes else body)
         return encode(self.begin_string, msg_type, head)
 
     def _send_unstored(self, msg_type: bytes, seq: int, body: list, now: int,
