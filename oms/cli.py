@@ -86,8 +86,23 @@ def _parser() -> argparse.ArgumentParser:
                       help="size of the generated flow timed at the end (default 1,000,000)")
     demo.set_defaults(run=_demo)
 
-    rp = sub.add_parser("replay", help="run an order-flow CSV through the engine")
-    rp.add_argument("flow", metavar="FLOW.csv")
+    rp = sub.add_parser("replay", help="run an order-flow CSV (or LOBSTER files) through the "
+                                       "engine")
+    rp.add_argument("flow", metavar="FLOW.csv", nargs="+",
+                    help="the order flow; with --format lobster, LOBSTER message files")
+    rp.add_argument("--format", choices=("csv", "lobster"), default="csv",
+                    help="csv: our order-flow CSV (default); lobster: LOBSTER message files, "
+                         "each checked against its --orderbook file")
+    rp.add_argument("--orderbook", metavar="ORDERBOOK.csv", action="append", default=[],
+                    help="(lobster) the orderbook file of each message file, in the same order")
+    rp.add_argument("--levels", type=int, help="(lobster) levels per side to compare "
+                                               "(default: all the orderbook file has)")
+    rp.add_argument("--json", action="store_true", help="(lobster) last line: one JSON object")
+    rp.add_argument("--match", action="store_true",
+                    help="(lobster) send executions as aggressive IOC orders and compare the "
+                         "engine's fills with LOBSTER's")
+    rp.add_argument("--no-check", dest="check", action="store_false",
+                    help="(lobster) replay without comparing the books (speed)")
     rp.add_argument("--trades-out", metavar="TRADES.csv", help="write the trades here")
     rp.add_argument("--book-out", metavar="BOOK.csv", help="write the final resting orders here")
     rp.add_argument("--rejects-out", metavar="REJECTS.csv",
@@ -248,6 +263,15 @@ def reference_data(config: str | None, tick: str | None) -> ReferenceData:
 
 
 def _replay(args) -> int:
+    if args.format == "lobster":
+        from .lobster import run as run_lobster
+        if len(args.orderbook) != len(args.flow):
+            raise CliError("--format lobster needs one --orderbook file per message file")
+        return run_lobster(args.flow, args.orderbook, args.levels, args.json, args.match,
+                           args.check)
+    if len(args.flow) != 1:
+        raise CliError("a CSV replay takes one FLOW.csv")
+    args.flow = args.flow[0]
     from .replay import FlowError, run_file, summary
     ref = reference_data(args.config, args.tick)
     config = None if args.tick is not None else load_config(args.config)
