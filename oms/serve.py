@@ -141,7 +141,9 @@ def open_venue(config: Config | None, journal_dir: str | None, durability: str,
         ref, book = venue_of(read_stream(directory))
     else:
         ref, book = _empty_venue(config)
-    journal = Journal(directory, durability)
+    # group commit is the acceptor's: one sync per loop turn, before the
+    # turn's answers leave (`make_durable`), never in the middle of a turn
+    journal = Journal(directory, durability, group_records=1 << 62, group_micros=1 << 40)
     stream = StreamWriter(journal)
     if existing:
         stream.void_trailing_command()
