@@ -47,6 +47,8 @@ class Acceptor:
         self._reads: list[tuple[int, int]] = []     # (read time, application messages)
         self.latency = LatencyHistogram()
         self.app_messages = 0
+        self.on_fatal: Callable[[Exception], None] | None = None
+        self.failed: Exception | None = None
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -99,12 +101,26 @@ class Acceptor:
             self.request_flush()
 
     def flush(self) -> None:
-        """Make the turn durable (`before_send`), then write what the sessions sent."""
+        """Make the turn durable (`before_send`), then write what the sessions sent.
+
+        If that fails (a full disk, an I/O error) nothing of the turn leaves:
+        every connection is cut and `on_fatal` told, so that the process stops
+        rather than trade on without a journal."""
         self._flush_scheduled = False
-        if self.before_send is not None:
-            self.before_send()
-        for session in self.sessions.values():
-            session.store.flush()
+        try:
+            if self.before_send is not None:
+                self.before_send()
+            for session in self.sessions.values():
+                session.store.flush()
+        except Exception as exc:                   # fail-stop
+            self.failed = exc
+            self._dirty.clear()
+            for conn in list(self.connections):
+                conn.pending.clear()
+                conn.transport.abort()
+            if self.on_fatal is not None:
+                self.on_fatal(exc)
+            return
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
             conn.send_pending()
@@ -135,6 +151,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.pending: list[bytes] = []
+        self.pending_bytes = 0
         self.dirty = False
         self.closing = False
         self.closed = False
@@ -214,6 +231,10 @@ class Connection(asyncio.Protocol):
     def write(self, data: bytes) -> None:
         if not self.closing:
             self.pending.append(data)
+            self.pending_bytes += len(data)
+            if self.pending_bytes > self.acceptor.max_pending:
+                self._drop()                       # e.g. resend requests for everything, again
+                return
             self.acceptor.mark(self)
 
     def close(self) -> None:
@@ -230,6 +251,7 @@ class Connection(asyncio.Protocol):
         if self.pending:
             self.transport.write(b"".join(self.pending))
             self.pending.clear()
+            self.pending_bytes = 0
         if self.closing:
             self.transport.close()
         elif self.transport.get_write_buffer_size() > self.acceptor.max_pending:
@@ -238,6 +260,7 @@ class Connection(asyncio.Protocol):
     def _drop(self) -> None:
         session, self.session = self.session, None
         self.closing = True
+        self.pending.clear()
         if session is not None and session.link is self:
             session.disconnect(self.acceptor.clock())
         self.transport.abort()

@@ -97,14 +97,23 @@ class MessageDef(NamedTuple):
 
 
 # Formats as QuickFIX's convertors accept them (FieldConvertors.h); other types are free text.
+# Python refuses int() of more than 4,300 digits: leading zeros are dropped
+# and anything longer than the type can hold is refused before int() is asked.
 def _is_int32(v: bytes) -> bool:
     if v.isdigit():
-        return len(v) < 10 or int(v) <= 0x7FFFFFFF
-    return v[:1] == b"-" and v[1:].isdigit() and (len(v) < 11 or int(v) >= -0x80000000)
+        v = v.lstrip(b"0")
+        return len(v) < 10 or (len(v) == 10 and int(v) <= 0x7FFFFFFF)
+    if v[:1] == b"-" and v[1:].isdigit():
+        v = v[1:].lstrip(b"0")
+        return len(v) < 10 or (len(v) == 10 and int(v) <= 0x80000000)
+    return False
 
 
 def _is_seqnum(v: bytes) -> bool:
-    return v.isdigit() and (len(v) < 20 or int(v) < 1 << 64)
+    if not v.isdigit():
+        return False
+    v = v.lstrip(b"0")
+    return len(v) < 20 or (len(v) == 20 and int(v) < 1 << 64)
 
 
 def _is_decimal(v: bytes) -> bool:

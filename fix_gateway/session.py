@@ -34,6 +34,7 @@ from .dictionary import Dictionary
 from .store import MessageStore
 
 NS = 1_000_000_000
+MAX_QUEUED = 10_000     # messages held for a gap; a client that sends more is logged out
 ADMIN = frozenset((b"0", b"1", b"2", b"3", b"4", b"5", b"A"))
 # standard header tags of FIX 4.2 / 4.4 (the stored messages are split with it)
 HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 143, 116, 144,
@@ -95,7 +96,8 @@ class Session:
     def __init__(self, settings: SessionSettings, store: MessageStore | None = None, *,
                  on_application: Callable[[Session, FixMessage], None] | None = None,
                  on_logon: Callable[[Session], None] | None = None,
-                 on_logout: Callable[[Session], None] | None = None):
+                 on_logout: Callable[[Session], None] | None = None,
+                 on_reset: Callable[[Session, FixMessage, int], None] | None = None):
         self.settings = settings
         self.name = settings.name
         self.begin_string = settings.begin_string.encode()
@@ -110,6 +112,7 @@ class Session:
         self.on_application = on_application
         self.on_logon = on_logon
         self.on_logout = on_logout
+        self.on_reset = on_reset      # (session, the Logon, now): both numbers back to 1
         self.link: Link | None = None
         self.heart_bt_int = 0
         self._reset_state(0)
@@ -147,7 +150,6 @@ class Session:
         link, self.link = self.link, None
         was_on = self.received_logon or self.sent_logon
         self._reset_state(now)
-        self.store.flush()
         if link is not None:
             link.close()
         if was_on and self.on_logout is not None:
@@ -209,8 +211,7 @@ class Session:
             body.append((372, mt))
         if not self.fix42 or reason <= INVALID_MSGTYPE:
             body.append((373, reason))
-        if mt not in (b"A", b"4") and seq is not None and seq.isdigit() \
-                and int(seq) == self.store.next_target:
+        if mt not in (b"A", b"4") and _number(seq) == self.store.next_target:
             self.store.incr_next_target()
         self.send(b"3", body, now, _reversed_route(msg))
 
@@ -287,6 +288,9 @@ class Session:
         while self.link is not None:
             msg = self.queue.pop(self.store.next_target, None)
             if msg is None:
+                if self.queue and min(self.queue) < self.store.next_target:
+                    for seq in [s for s in self.queue if s < self.store.next_target]:
+                        del self.queue[seq]             # passed by a SequenceReset
                 return
             if msg.msg_type in (b"A", b"2"):
                 self.store.incr_next_target()
@@ -300,8 +304,9 @@ class Session:
         mt = msg.msg_type
         sender, target, sending_time = msg.get(49), msg.get(56), msg.get(52)
         seq_text = msg.get(34)
-        if (sender is None or target is None or sending_time is None or seq_text is None
-                or not seq_text.isdigit() or not self._valid_logon_state(mt)):
+        seq = _number(seq_text)
+        if (sender is None or target is None or sending_time is None or seq is None
+                or not self._valid_logon_state(mt)):
             self.disconnect(now)
             return False
         if not self._good_time(sending_time, now):
@@ -312,7 +317,6 @@ class Session:
             self.reject(msg, COMPID_PROBLEM, None, now)
             self._logout(now)
             return False
-        seq = int(seq_text)
         expected = self.store.next_target
         if check_high and seq > expected:
             self._too_high(msg, seq, now)
@@ -342,6 +346,11 @@ class Session:
         return ns is not None and abs(now - ns) <= self.settings.max_latency * NS
 
     def _too_high(self, msg: FixMessage, seq: int, now: int) -> None:
+        if len(self.queue) >= MAX_QUEUED:
+            self._logout(now, f"more than {MAX_QUEUED} messages ahead of MsgSeqNum "
+                              f"{self.store.next_target}")
+            self.disconnect(now)
+            return
         self.queue[seq] = msg
         if self.resend_range is not None and seq >= self.resend_range[0]:
             return                               # already asked for this gap
@@ -379,11 +388,13 @@ class Session:
         self.received_reset = reset
         if reset or self.settings.reset_on_logon:
             self.store.reset()
+            if self.on_reset is not None:
+                self.on_reset(self, msg, now)
         if not self._verify(msg, now, False, True):
             return
         self.received_logon = True
         hb = msg.get(108)
-        self.heart_bt_int = int(hb) if hb and hb.isdigit() else 30
+        self.heart_bt_int = _number(hb) or 30
         body = [(98, 0), (108, self.heart_bt_int)]
         if reset:
             body.append((141, b"Y"))
@@ -392,7 +403,7 @@ class Session:
         self.last_received = now
         self.test_requests = 0
         self.received_reset = False
-        seq = int(msg.get(34))
+        seq = _number(msg.get(34))
         if seq > self.store.next_target and not reset:
             self._too_high(msg, seq, now)
         else:
@@ -419,10 +430,9 @@ class Session:
         gap_fill = msg.get(123) == b"Y"
         if not self._verify(msg, now, gap_fill, gap_fill):
             return
-        new = msg.get(36)
-        if new is None or not new.isdigit():
+        new_seq = _number(msg.get(36))
+        if new_seq is None:
             return
-        new_seq = int(new)
         if new_seq > self.store.next_target:
             self.store.set_next_target(new_seq)
         elif new_seq < self.store.next_target:
@@ -431,7 +441,7 @@ class Session:
     def _next_resend_request(self, msg: FixMessage, now: int) -> None:
         if not self._verify(msg, now, False, False):
             return
-        begin, end = int(msg.get(7)), int(msg.get(16))
+        begin, end = _number(msg.get(7)), _number(msg.get(16))
         next_sender = self.store.next_sender
         if end == 0 or (self.fix42 and end == 999999) or end >= next_sender:
             end = next_sender - 1
@@ -454,10 +464,9 @@ class Session:
             last = seq
         if gap_from:
             self._gap_fill(gap_from, last + 1, now)
-        if end > last:
-            self._gap_fill(begin, min(end + 1, next_sender), now)
-        seq = int(msg.get(34))
-        if seq == self.store.next_target:
+        if end > last and begin <= end:     # the store lacks the tail (a torn file)
+            self._gap_fill(current, min(end + 1, next_sender), now)
+        if _number(msg.get(34)) == self.store.next_target:
             self.store.incr_next_target()
 
     def _gap_fill(self, begin: int, new_seq: int, now: int) -> None:
@@ -499,6 +508,15 @@ class Session:
 
 def _tag(field) -> int:
     return field[0]
+
+
+def _number(text: bytes | None) -> int | None:
+    """A non-negative integer field's value; None if it is not one or has more
+    than 20 significant digits (never asks int() for thousands of digits)."""
+    if not text or not text.isdigit():
+        return None
+    text = text.lstrip(b"0") or b"0"
+    return int(text) if len(text) <= 20 else None
 
 
 def _reversed_route(msg: FixMessage) -> list:

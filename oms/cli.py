@@ -268,7 +268,7 @@ def _replay(args) -> int:
         if len(args.orderbook) != len(args.flow):
             raise CliError("--format lobster needs one --orderbook file per message file")
         return run_lobster(args.flow, args.orderbook, args.levels, args.json, args.match,
-                           args.check)
+                           args.check, out=sys.stdout)
     if len(args.flow) != 1:
         raise CliError("a CSV replay takes one FLOW.csv")
     args.flow = args.flow[0]

@@ -3,7 +3,7 @@ gateway's own order state (ClOrdIDs, cumulative quantities) as they were.
 
 The journal holds every FIX application message the gateway received
 (INBOUND records; an empty one where a session's connection dropped and its
-orders were cancelled on disconnect) and, after each, the commands it caused
+orders were cancelled on disconnect; the Logon of each sequence reset) and, after each, the commands it caused
 with their events.
 Recovery verifies the journal (`reporting.reader.scan`), then reads the
 messages again through a fresh `OrderEntry` in front of a fresh venue: each
@@ -14,7 +14,12 @@ the restart (and are in the sessions' stores), so they are not sent again.
 
 A crash can cut a message's processing short: its INBOUND record is in the
 journal but not all of its commands. Such a message (only ever the last one)
-is finished now, its new commands journaled and its answers sent.
+is finished now, its new commands journaled and its answers sent. It can
+also stop after a turn's journal sync but before the sessions' stores were
+written: the messages the stores do not count as received had their
+commands journaled but their answers never sent; they are sent now, and the
+sessions' expected MsgSeqNum moves past them (the client must not send them
+again).
 Commands that no message caused (none yet; an operator's, later) run as
 they are.
 """
@@ -32,6 +37,7 @@ class Recovered:
     messages: int = 0           # INBOUND records read again
     commands: int = 0           # commands run again
     finished: int = 0           # commands of a cut-short message, run and journaled now
+    answered: int = 0           # journaled messages whose answers had not left: sent now
 
 
 def recover(directory, gateway) -> Recovered:
@@ -41,12 +47,17 @@ def recover(directory, gateway) -> Recovered:
     from fix_gateway.session import NOT_BODY
     venue = gateway.venue
     items = _items(directory)
+    # messages the sessions' stores do not count as received: the process
+    # stopped between the journal's sync and the stores' write, so their
+    # answers never left. They are sent now.
+    unanswered_from = {name: s.store.next_target for name, s in gateway.sessions.items()}
+    current_from = _last_resets(items)         # where each session's numbering starts
     done = Recovered()
     i = 0
     while i < len(items):
         item = items[i]
         if not isinstance(item, InboundRecord):
-            venue.book.submit_raw(item[0])
+            _run(venue, item)
             done.commands += 1
             i += 1
             continue
@@ -61,12 +72,16 @@ def recover(directory, gateway) -> Recovered:
         account = gateway.account_index(session)
         venue.replaying = expected
         before = venue.finished
+        seq = 0
         try:
-            if item.message:
+            if item.message and _is_logon(item.message):
+                outbound = ()                       # a sequence reset: nothing for the book
+            elif item.message:
                 msg = decode_fix(item.message, check=False)
                 body = [f for f in msg.fields if f[0] not in NOT_BODY]
+                seq = int(msg.get(34) or 0)
                 inbound = Inbound(session.name, account, session.begin_string, msg.msg_type,
-                                  body, int(msg.get(34) or 0))
+                                  body, seq)
                 outbound = gateway.orders.on_message(inbound, item.received)
             else:                                   # the connection dropped
                 outbound = gateway.orders.on_disconnect(session.name, account, item.received)
@@ -74,14 +89,43 @@ def recover(directory, gateway) -> Recovered:
             venue.replaying = None
         done.messages += 1
         done.commands += j - i - 1 - len(expected)
+        if expected:
+            raise JournalError(f"a message of {item.session} caused fewer commands on "
+                               "replay than the journal holds after it")
         if venue.finished > before:                 # cut short by a crash: finish it now
+            if j < len(items):
+                raise JournalError(f"a message of {item.session} in the middle of the "
+                                   "journal lacks commands it causes")
             done.finished += venue.finished - before
             gateway.route(outbound, item.received)
-        for cmd, _ in expected:                     # journaled but not asked for again
-            venue.book.submit_raw(cmd)
-            done.commands += 1
+        elif i >= current_from.get(session.name, 0):
+            if seq and seq >= unanswered_from[session.name]:
+                gateway.route(outbound, item.received)
+                done.answered += 1
+            if seq >= session.store.next_target:
+                session.store.set_next_target(seq + 1)
         i = j
     return done
+
+
+def _run(venue, pair) -> None:
+    """A journaled command no message caused, run as it is; same events or refuse."""
+    command, events = pair
+    if venue.book.submit_raw(command) != events:
+        raise JournalError("a journaled command gives other events than the journal holds")
+
+
+def _is_logon(message: bytes) -> bool:
+    return b"\x0135=A\x01" in message[:40]
+
+
+def _last_resets(items: list) -> dict[str, int]:
+    """Per session, the index of its last journaled reset Logon (0: none)."""
+    last: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if isinstance(item, InboundRecord) and item.message and _is_logon(item.message):
+            last[item.session] = i
+    return last
 
 
 def _items(directory) -> list:

@@ -187,7 +187,8 @@ class Gateway:
             on_app, on_logon, on_logout = self._on_application, None, self._on_logout
         for s in settings.sessions:
             session = Session(s, MessageStore(store_dir, _file_name(s.name)),
-                              on_application=on_app, on_logon=on_logon, on_logout=on_logout)
+                              on_application=on_app, on_logon=on_logon, on_logout=on_logout,
+                              on_reset=None if echo else self._on_reset)
             self.sessions[s.name] = session
             if s.account is not None:
                 self.by_account.setdefault(s.account, []).append(session)
@@ -220,6 +221,11 @@ class Gateway:
         inbound = Inbound(session.name, self.account_index(session), session.begin_string,
                           msg.msg_type, body, int(msg.get(34)))
         self.route(self.orders.on_message(inbound, now), now)
+
+    def _on_reset(self, session: Session, logon, now: int) -> None:
+        """A Logon that resets the sequence numbers is journaled too: recovery
+        must know which MsgSeqNums belong to the session's current numbering."""
+        self.venue.record_inbound(session.name, now, logon.raw)
 
     def _on_logout(self, session: Session) -> None:
         if session.settings.cancel_on_disconnect and session.settings.account is not None:
@@ -277,6 +283,13 @@ class Gateway:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
+        def fatal(exc: Exception) -> None:
+            print(f"oms serve: the journal could not be written ({exc}); every connection was "
+                  "cut and the server stops: nothing unrecorded was acknowledged",
+                  file=sys.stderr, flush=True)
+            stop.set()
+
+        self.acceptor.on_fatal = fatal
         bound = await self.acceptor.start(host, port, ssl=tls)
         stats_task = asyncio.create_task(self._stats_loop(stats_path)) if stats_path else None
         if ready is not None:
@@ -286,7 +299,12 @@ class Gateway:
         finally:
             if stats_task is not None:
                 stats_task.cancel()
-                self.write_stats(stats_path)
+                try:
+                    self.write_stats(stats_path)
+                except OSError:
+                    pass
+            if self.acceptor.failed is not None:
+                raise SystemExit(1)
             await self.acceptor.stop()
             for session in self.sessions.values():
                 session.store.close()
@@ -340,7 +358,8 @@ def run(config_path: str | None, profile: str, host: str | None, port: int | Non
         venue.make_durable()
         print(f"oms serve: recovered from {journal}: {done.messages} messages, "
               f"{done.commands} commands"
-              + (f", {done.finished} finished after a crash" if done.finished else ""),
+              + (f", {done.finished} finished after a crash" if done.finished else "")
+              + (f", answers of {done.answered} sent again" if done.answered else ""),
               file=out, flush=True)
     tls = None
     if settings.tls_certificate:

@@ -24,7 +24,8 @@ Every payload is one msgpack array whose first element is the record kind:
   the gateway received it (the raw bytes, BeginString to CheckSum), the
   session it came on (``FIX.4.4:OMS->ALICE``) and when (ns since the epoch,
   the time its commands carry); an empty message where the session's
-  connection dropped (its cancel-on-disconnect follows). Written before the
+  connection dropped (its cancel-on-disconnect follows); the Logon of a
+  sequence reset. Written before the
   COMMANDs it causes, so the
   journal holds what each trader actually sent, and a restart rebuilds the
   gateway's own state (ClOrdIDs) by reading the messages again.

@@ -113,3 +113,38 @@ def test_the_clock_is_the_records_own(tmp_path):
     _close(gw)
     gw = _gateway(tmp_path, clock=lambda: time.time_ns())   # a later clock
     _close(gw)      # recovery compared every command byte for byte: times included
+
+
+def test_answers_journaled_but_never_sent_are_sent_after_a_crash(tmp_path):
+    """The process stopped after the turn's journal sync, before the session
+    store was written: the order is on the book, its acknowledgement never
+    left. Recovery sends it and expects the client's next MsgSeqNum."""
+    gw = _gateway(tmp_path)
+    alice = gw.sessions["FIX.4.4:OMS->ALICE"]
+    gw._on_application(alice, _order(2, b"A1", b"1", b"100", b"187.00"))
+    gw.venue.close()                                   # journal durable; stores never flushed
+
+    gw = _gateway(tmp_path)
+    alice = gw.sessions["FIX.4.4:OMS->ALICE"]
+    acks = [decode(raw) for _, raw in alice.store.sent(1, alice.store.next_sender)]
+    assert [(m.get(11), m.get(150)) for m in acks if m.msg_type == b"8"] == [(b"A1", b"0")]
+    assert alice.store.next_target == 3
+    _close(gw)
+
+
+def test_messages_before_a_sequence_reset_are_not_answered_again(tmp_path):
+    gw = _gateway(tmp_path)
+    alice = gw.sessions["FIX.4.4:OMS->ALICE"]
+    gw._on_application(alice, _order(2, b"A1", b"1", b"100", b"187.00"))
+    gw._on_application(alice, _order(3, b"A2", b"1", b"100", b"187.00"))
+    logon = decode(encode(b"FIX.4.4", b"A", [(34, 1), (49, b"ALICE"), (52, utc_timestamp(T0)),
+                                             (56, b"OMS"), (98, 0), (108, 30), (141, b"Y")]))
+    alice.store.reset()
+    gw._on_reset(alice, logon, T0)
+    alice.store.incr_next_target()                     # the Logon itself
+    _close(gw)
+
+    gw = _gateway(tmp_path)
+    alice = gw.sessions["FIX.4.4:OMS->ALICE"]
+    assert alice.store.next_target == 2 and alice.store.sent(1, 100) == []
+    _close(gw)
