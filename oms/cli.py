@@ -103,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
                          "engine's fills with LOBSTER's")
     rp.add_argument("--no-check", dest="check", action="store_false",
                     help="(lobster) replay without comparing the books (speed)")
+    rp.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="(lobster) replay the file pairs in N processes at once")
     rp.add_argument("--trades-out", metavar="TRADES.csv", help="write the trades here")
     rp.add_argument("--book-out", metavar="BOOK.csv", help="write the final resting orders here")
     rp.add_argument("--rejects-out", metavar="REJECTS.csv",
@@ -268,7 +270,7 @@ def _replay(args) -> int:
         if len(args.orderbook) != len(args.flow):
             raise CliError("--format lobster needs one --orderbook file per message file")
         return run_lobster(args.flow, args.orderbook, args.levels, args.json, args.match,
-                           args.check, out=sys.stdout)
+                           args.check, out=sys.stdout, workers=args.workers)
     if len(args.flow) != 1:
         raise CliError("a CSV replay takes one FLOW.csv")
     args.flow = args.flow[0]

@@ -249,22 +249,45 @@ def message_text(msg) -> str:
             f"{int(msg['size'])},{int(msg['price'])},{int(msg['direction'])}")
 
 
+def _replay_task(task: tuple) -> tuple[str, object]:
+    """One pair in a worker process; a bad file comes back as its message
+    (LobsterError's arguments do not survive pickling)."""
+    message_path, orderbook_path, levels, match, check = task
+    try:
+        return "ok", replay_pair(message_path, orderbook_path, levels, match=match,
+                                 check=check)
+    except LobsterError as exc:
+        return "error", str(exc)
+
+
+def _replay_all(tasks: list[tuple], workers: int) -> list:
+    """The pairs' results in order: here, or each pair in its own process."""
+    if workers <= 1 or len(tasks) <= 1:
+        return [replay_pair(m, o, lv, match=ma, check=c) for m, o, lv, ma, c in tasks]
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        answers = list(pool.map(_replay_task, tasks))
+    for kind, value in answers:
+        if kind == "error":
+            raise LobsterError(value.split(":", 1)[0], value.split(": ", 1)[-1])
+    return [value for _, value in answers]
+
+
 def run(messages: list[str], orderbooks: list[str], levels: int | None, as_json: bool,
-        match: bool, check: bool, out=sys.stdout) -> int:
+        match: bool, check: bool, out=sys.stdout, workers: int = 1) -> int:
     """`oms replay --format lobster`: replay each pair, print the report (with
     `as_json`, the last line is one JSON object). Exit status 0, 1 if any row
     is a mismatch (runs that differ under `match` are a finding, not a
     failure: level-1 files do not support queue checks), 2 for bad input,
-    with a one-line message on stderr naming the file and line."""
+    with a one-line message on stderr naming the file and line. `workers`
+    > 1 replays each pair in its own process (one table at the end)."""
     if len(messages) != len(orderbooks):
         print(f"oms replay: error: {len(messages)} message files but {len(orderbooks)} "
               "orderbook files (give one --orderbook per message file)", file=sys.stderr)
         return 2
-    results = []
+    tasks = [(m, o, levels, match, check) for m, o in zip(messages, orderbooks)]
     try:
-        for message_path, orderbook_path in zip(messages, orderbooks):
-            results.append(replay_pair(message_path, orderbook_path, levels, match=match,
-                                       check=check))
+        results = _replay_all(tasks, workers)
     except LobsterError as exc:
         print(f"oms replay: error: {exc}", file=sys.stderr)
         return 2

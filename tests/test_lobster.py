@@ -178,6 +178,19 @@ def test_run_prints_a_summary_and_json_last(tmp_path):
     assert any("exact 4, revealed 1, mismatch 0" in line for line in out)
 
 
+def test_workers_replay_each_pair_in_its_own_process(tmp_path):
+    m, o = write(tmp_path, "m.csv", TINY_MESSAGES), write(tmp_path, "o.csv.gz", TINY_BOOK, gz=True)
+    alone, apart = io.StringIO(), io.StringIO()
+    assert lobster.run([m, m], [o, o], None, True, False, True, out=alone) == 0
+    assert lobster.run([m, m], [o, o], None, True, False, True, out=apart, workers=2) == 0
+    keys = ("rows", "exact", "revealed", "mismatch")
+    one, two = json.loads(alone.getvalue().splitlines()[-1]), \
+        json.loads(apart.getvalue().splitlines()[-1])
+    assert {k: one[k] for k in keys} == {k: two[k] for k in keys}
+    bad = write(tmp_path, "bad.csv", "1,2,3\n")
+    assert lobster.run([m, bad], [o, o], None, False, False, True, workers=2) == 2
+
+
 def test_run_exits_1_on_a_mismatch_and_shows_the_books(tmp_path):
     m = write(tmp_path, "m.csv", TINY_MESSAGES)
     o = write(tmp_path, "o.csv", TINY_BOOK.replace("990000,60", "990000,61"))
