@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="(lobster) replay without comparing the books (speed)")
     rp.add_argument("--workers", type=int, default=1, metavar="N",
                     help="(lobster) replay the file pairs in N processes at once")
+    rp.add_argument("--dask", metavar="ADDRESS",
+                    help="(lobster) replay each file pair as a task on this Dask scheduler "
+                         "(pip install '.[distributed]')")
     rp.add_argument("--trades-out", metavar="TRADES.csv", help="write the trades here")
     rp.add_argument("--book-out", metavar="BOOK.csv", help="write the final resting orders here")
     rp.add_argument("--rejects-out", metavar="REJECTS.csv",
@@ -269,8 +272,14 @@ def _replay(args) -> int:
         from .lobster import run as run_lobster
         if len(args.orderbook) != len(args.flow):
             raise CliError("--format lobster needs one --orderbook file per message file")
+        if args.dask:
+            try:
+                import distributed  # noqa: F401
+            except ImportError:
+                raise CliError("--dask needs the distributed package: "
+                               "pip install 'oms-engine[distributed]'") from None
         return run_lobster(args.flow, args.orderbook, args.levels, args.json, args.match,
-                           args.check, out=sys.stdout, workers=args.workers)
+                           args.check, out=sys.stdout, workers=args.workers, dask=args.dask)
     if len(args.flow) != 1:
         raise CliError("a CSV replay takes one FLOW.csv")
     args.flow = args.flow[0]

@@ -260,13 +260,24 @@ def _replay_task(task: tuple) -> tuple[str, object]:
         return "error", str(exc)
 
 
-def _replay_all(tasks: list[tuple], workers: int) -> list:
-    """The pairs' results in order: here, or each pair in its own process."""
+def _replay_all(tasks: list[tuple], workers: int, dask: str | None = None) -> list:
+    """The pairs' results in order: here, each pair in its own process, or
+    each pair a task on the Dask cluster at `dask` (its workers need this
+    package installed)."""
+    if dask is not None:
+        from distributed import Client
+        with Client(dask) as client:
+            answers = client.gather(client.map(_replay_task, tasks, pure=False))
+        return _unpack(answers)
     if workers <= 1 or len(tasks) <= 1:
         return [replay_pair(m, o, lv, match=ma, check=c) for m, o, lv, ma, c in tasks]
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
         answers = list(pool.map(_replay_task, tasks))
+    return _unpack(answers)
+
+
+def _unpack(answers: list) -> list:
     for kind, value in answers:
         if kind == "error":
             raise LobsterError(value.split(":", 1)[0], value.split(": ", 1)[-1])
@@ -274,20 +285,22 @@ def _replay_all(tasks: list[tuple], workers: int) -> list:
 
 
 def run(messages: list[str], orderbooks: list[str], levels: int | None, as_json: bool,
-        match: bool, check: bool, out=sys.stdout, workers: int = 1) -> int:
+        match: bool, check: bool, out=sys.stdout, workers: int = 1,
+        dask: str | None = None) -> int:
     """`oms replay --format lobster`: replay each pair, print the report (with
     `as_json`, the last line is one JSON object). Exit status 0, 1 if any row
     is a mismatch (runs that differ under `match` are a finding, not a
     failure: level-1 files do not support queue checks), 2 for bad input,
     with a one-line message on stderr naming the file and line. `workers`
-    > 1 replays each pair in its own process (one table at the end)."""
+    > 1 replays each pair in its own process (one table at the end); `dask`
+    (a scheduler address) sends each pair to a Dask cluster instead."""
     if len(messages) != len(orderbooks):
         print(f"oms replay: error: {len(messages)} message files but {len(orderbooks)} "
               "orderbook files (give one --orderbook per message file)", file=sys.stderr)
         return 2
     tasks = [(m, o, levels, match, check) for m, o in zip(messages, orderbooks)]
     try:
-        results = _replay_all(tasks, workers)
+        results = _replay_all(tasks, workers, dask)
     except LobsterError as exc:
         print(f"oms replay: error: {exc}", file=sys.stderr)
         return 2

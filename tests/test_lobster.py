@@ -191,6 +191,18 @@ def test_workers_replay_each_pair_in_its_own_process(tmp_path):
     assert lobster.run([m, bad], [o, o], None, False, False, True, workers=2) == 2
 
 
+def test_dask_replays_each_pair_as_a_task(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    m, o = write(tmp_path, "m.csv", TINY_MESSAGES), write(tmp_path, "o.csv.gz", TINY_BOOK, gz=True)
+    buf = io.StringIO()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert lobster.run([m, m], [o, o], None, True, False, True, out=buf,
+                           dask=cluster.scheduler_address) == 0
+    summary = json.loads(buf.getvalue().splitlines()[-1])
+    assert (summary["rows"], summary["mismatch"], len(summary["files"])) == (10, 0, 2)
+
+
 def test_run_exits_1_on_a_mismatch_and_shows_the_books(tmp_path):
     m = write(tmp_path, "m.csv", TINY_MESSAGES)
     o = write(tmp_path, "o.csv", TINY_BOOK.replace("990000,60", "990000,61"))
