@@ -7,6 +7,7 @@
     oms bench book ...             the book's speed against the reference book
     oms bench risk ...             the cost of the pre-trade checks
     oms bench journal ...          journal append and verify throughput
+    oms bench all [--quick]        every benchmark and a LOBSTER replay, one table
     oms risk show ...              limits, usage and headroom per account and instrument
     oms journal verify|stats|tail|replay DIR   a journal from the outside
     oms report trades|orders|summary|verify    compliance exports from a journal
@@ -136,6 +137,18 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--json", action="store_true",
                       help="also print the figures as one JSON object (last line)")
     book.set_defaults(run=_bench_book)
+
+    ba = bench_sub.add_parser("all", help="every benchmark (and a LOBSTER replay), one table")
+    ba.add_argument("--quick", action="store_true",
+                    help="20,000 commands/records per benchmark instead of 1,000,000")
+    ba.add_argument("--lobster", metavar="DIR",
+                    help="LOBSTER files for the replay step (default: $OMS_LOBSTER_DIR; "
+                         "none: the step is left out)")
+    ba.add_argument("--out", metavar="DIR",
+                    help="write bench-all.json and bench-all.md (machine, commands, figures)")
+    ba.add_argument("--json", action="store_true",
+                    help="also print everything as one JSON object (last line)")
+    ba.set_defaults(run=_bench_all)
 
     bj = bench_sub.add_parser("journal", help="journal append and verify throughput")
     bj.add_argument("--records", type=_count, default=1_000_000,
@@ -296,6 +309,11 @@ def _replay(args) -> int:
         raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
     print(summary(result))
     return 0
+
+
+def _bench_all(args) -> int:
+    from .bench_all import run
+    return run("quick" if args.quick else "full", args.lobster, args.out, args.json)
 
 
 def _serve(args) -> int:
