@@ -10,7 +10,7 @@ SecurityDefinition and Email; anything else gets a BusinessMessageReject
 from __future__ import annotations
 
 from .codec import FixMessage
-from .session import HEADER_TAGS, Session
+from .session import HEADER_TAGS, Session, _tag
 
 ECHOED = frozenset((b"D", b"d", b"C"))
 _NOT_ECHOED = HEADER_TAGS | {10, 43, 122}     # the session writes a header of its own
@@ -39,7 +39,3 @@ class EchoApplication:
         body = sorted(((tag, value) for tag, value in msg.fields if tag not in _NOT_ECHOED),
                       key=_tag)
         session.send(msg.msg_type, body, now, header)
-
-
-def _tag(field) -> int:
-    return field[0]

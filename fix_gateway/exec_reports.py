@@ -26,17 +26,15 @@ The two dialects differ only here:
 """
 from __future__ import annotations
 
-import time
-
 from msgspec import Struct
 
 from engine.enums import CancelCause
 from engine.prices import Tick, format_ticks
 from engine.reasons import ReasonCode
 
-from .codec import body_fields, encode_body
+from .codec import body_fields, encode_body, utc_timestamp
 
-__all__ = ["OrderState", "Reports", "UtcStamp", "avg_px", "ord_rej_reason",
+__all__ = ["OrderState", "Reports", "avg_px", "ord_rej_reason",
            "cxl_rej_reason", "CAUSE_TEXT", "TERMINAL"]
 
 Field = tuple[int, bytes]
@@ -120,27 +118,6 @@ def avg_px(notional: int, cum: int, tick: Tick | None) -> bytes:
     return (f"{whole}.{digits}" if digits else str(whole)).encode()
 
 
-class UtcStamp:
-    """UTCTimestamp text of nanoseconds since the epoch, to the millisecond
-    (both 4.2 and 4.4 take milliseconds). The seconds part is formatted once
-    per second, not once per report.
-
-    >>> UtcStamp()(1_700_000_000_123_456_789)
-    b'20231114-22:13:20.123'
-    """
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._prefix = b""
-
-    def __call__(self, ns: int) -> bytes:
-        second, sub = divmod(ns, 1_000_000_000)
-        if second != self._second:
-            self._prefix = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(second)).encode()
-            self._second = second
-        return b"%s.%03d" % (self._prefix, sub // 1_000_000)
-
-
 class OrderState(Struct, gc=False):
     """One order as the trader sees it. Numbers are engine units (ticks,
     integer quantities); the ``f_*`` attributes are the ready-made fields the
@@ -200,7 +177,6 @@ class Reports:
     (1057) to 4.4 fills (see the module docstring)."""
 
     def __init__(self, *, aggressor_indicator: bool = False):
-        self.stamp = UtcStamp()
         self.aggressor_indicator = aggressor_indicator
 
     def execution(self, o: OrderState, exec_type: bytes, exec_id: bytes, ts: int, *,
@@ -219,7 +195,7 @@ class Reports:
             fixed = o.fixed = fixed_fields(o)
         cum = o.cum
         body = _CHANGING % (avg_px(o.notional, cum, o.tick) if cum else b"0", cum, exec_id,
-                            status, self.stamp(ts),
+                            status, utc_timestamp(ts),
                             status if fix42 and exec_type in b"FI" else exec_type, o.leaves)
         if fix42:
             body += b"20=3\x01" if exec_type == b"I" else b"20=0\x01"
@@ -247,7 +223,7 @@ class Reports:
         body = [account, (11, clordid), (37, order_id), (39, status)]
         if orig is not None:
             body.append((41, orig))
-        body += ((58, text), (60, self.stamp(ts)), (102, reason), (434, response_to))
+        body += ((58, text), (60, utc_timestamp(ts)), (102, reason), (434, response_to))
         return body
 
     def mass_cancel_report(self, clordid: bytes, order_id: bytes, request_type: bytes,
@@ -263,7 +239,7 @@ class Reports:
             body.append((55, symbol))
         if text is not None:
             body.append((58, text))
-        body += ((60, self.stamp(ts)), (530, request_type), (531, response))
+        body += ((60, utc_timestamp(ts)), (530, request_type), (531, response))
         if reject_reason is not None:
             body.append((532, reject_reason))
         if affected is not None:

@@ -288,9 +288,6 @@ class Session:
         while self.link is not None:
             msg = self.queue.pop(self.store.next_target, None)
             if msg is None:
-                if self.queue and min(self.queue) < self.store.next_target:
-                    for seq in [s for s in self.queue if s < self.store.next_target]:
-                        del self.queue[seq]             # passed by a SequenceReset
                 return
             if msg.msg_type in (b"A", b"2"):
                 self.store.incr_next_target()
@@ -435,6 +432,8 @@ class Session:
             return
         if new_seq > self.store.next_target:
             self.store.set_next_target(new_seq)
+            for seq in [s for s in self.queue if s < new_seq]:
+                del self.queue[seq]                     # passed over: never processed
         elif new_seq < self.store.next_target:
             self.reject(msg, VALUE_IS_INCORRECT, None, now)
 

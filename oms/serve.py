@@ -41,9 +41,11 @@ from engine.refdata import ReferenceData
 from fix_gateway.acceptor import Acceptor
 from fix_gateway.echo import EchoApplication
 from fix_gateway.exec_reports import in_dialect
+from fix_gateway.orders import Inbound, OrderEntry
 from fix_gateway.session import NOT_BODY, Session, SessionSettings
 from fix_gateway.settings import GatewaySettings, gateway_settings
 from fix_gateway.store import MessageStore
+from reporting.records import inbound_record
 
 PROFILES = ("default", "acceptance", "acceptance-echo")
 ACCEPTANCE_TICK = "0.01"
@@ -109,7 +111,6 @@ class Venue:
     def record_inbound(self, session: str, received: int, raw: bytes) -> None:
         """Journal a FIX application message before the commands it causes."""
         if self.stream is not None:
-            from reporting.records import inbound_record
             self.journal.append(inbound_record(session, received, raw))
 
     def make_durable(self) -> None:
@@ -182,7 +183,6 @@ class Gateway:
             app = EchoApplication(clock)
             on_app, on_logon, on_logout = app.on_application, app.on_logon, None
         else:
-            from fix_gateway.orders import OrderEntry
             self.orders = OrderEntry(venue.ref, venue.submit, **self._reject_text())
             on_app, on_logon, on_logout = self._on_application, None, self._on_logout
         for s in settings.sessions:
@@ -211,7 +211,6 @@ class Gateway:
         return -1 if name is None else self.venue.ref.account(name)
 
     def _on_application(self, session: Session, msg) -> None:
-        from fix_gateway.orders import Inbound
         now = self.clock()
         if session.settings.account is None:     # a drop copy sends no orders
             session.business_reject(msg, 6, "Not authorized: drop copy session", now)
